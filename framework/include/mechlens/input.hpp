@@ -1,0 +1,28 @@
+#pragma once
+// What a recipe's [[inputs]] entry says, before any tokenisation.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mechlens {
+
+struct InputSpec {
+  std::string id;                    // stable name, e.g. "input_0" or the recipe's id
+  std::string text;                  // the prompt (BERT: may contain [MASK])
+  std::optional<std::string> image;  // absolute path of an image, if any
+  std::string expected;              // expected answer, may be empty
+  std::vector<std::string> tags;
+};
+
+enum class Modality : unsigned char { text = 0, image = 1, special = 2 };
+const char* to_string(Modality m);
+
+// One per token position: what the model sees there.
+struct TokenAnnotation {
+  Modality modality = Modality::text;
+  int crop = -1;  // image tokens: 0 = base image, 1.. = high-res tiles; -1 otherwise
+  int row = -1;   // image tokens: (row, col) in that crop's patch grid
+  int col = -1;
+};
+
+}  // namespace mechlens

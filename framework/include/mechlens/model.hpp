@@ -1,0 +1,86 @@
+#pragma once
+// The model adapter interface: what an analysis may ask of any model family.
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mechlens/hooks.hpp"
+#include "mechlens/input.hpp"
+
+namespace mechlens {
+
+struct Geometry {
+  int n_layers = 0;
+  int n_heads = 0;     // query heads
+  int n_kv_heads = 0;  // == n_heads without GQA
+  int d_head = 0;
+  int d_model = 0;
+  int vocab_size = 0;
+  bool causal = true;  // false for BERT
+};
+
+// One prompt after tokenisation (and image preprocessing).
+struct EncodedInput {
+  InputSpec spec;
+  std::vector<std::int64_t> ids;
+  std::vector<std::string> tokens;  // token strings as the vocabulary spells them
+  std::vector<TokenAnnotation> annotations;
+  std::int64_t answer_position = -1;  // BERT MLM: the [MASK]; decoders: the last position
+  std::map<std::string, at::Tensor> extras;  // adapter-private (pixel values, image sizes, ...)
+};
+
+// Inputs padded to one length; row b is inputs[b].
+struct Batch {
+  at::Tensor ids;             // [B, T] int64
+  at::Tensor attention_mask;  // [B, T] bool, true = real token
+  std::vector<const EncodedInput*> inputs;
+};
+
+struct CheckpointIdentity {
+  std::string path;                 // checkpoint directory
+  std::string config_sha256;        // of config.json
+  std::vector<std::string> files;   // weight files, relative to path
+  std::string tensors_sha256;       // over every tensor header (name, dtype, shape, offsets)
+  std::string format;               // e.g. "hf-bert", "hf-llava-onevision"
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  virtual std::string family() const = 0;
+  virtual Geometry geometry() const = 0;
+  virtual CheckpointIdentity identity() const = 0;
+  // Every hook point this model offers, fully named ("blocks.0.attn.hook_q", ...).
+  virtual std::vector<std::string> hook_names() const = 0;
+
+  virtual EncodedInput encode(const InputSpec& input) const = 0;
+  virtual Batch make_batch(const std::vector<const EncodedInput*>& inputs) const;
+  // Id → token string, for reporting.
+  virtual std::string token_string(std::int64_t id) const = 0;
+
+  // Residual stream entering block 0: [B, T, d_model] (hook_embed etc. fire here).
+  virtual at::Tensor embed(const Batch& batch, const HookSet* hooks) const = 0;
+  // Blocks [first, last): resid_pre of `first` in, resid_post of `last-1` out.
+  virtual at::Tensor run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
+                                const HookSet* hooks) const = 0;
+  // Final norm (ln_final.hook_normalized fires) and LM head on residuals
+  // [..., d_model] → logits [..., vocab].
+  virtual at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const = 0;
+
+  // Resume from a cached residual at `layer` and return logits at `positions`
+  // ([B, P] or [P] int64; undefined = every position).
+  at::Tensor forward_from(int layer, at::Tensor residual, const Batch& batch, const HookSet* hooks,
+                          const at::Tensor& positions = {}) const;
+  at::Tensor forward(const Batch& batch, const HookSet* hooks, const at::Tensor& positions = {}) const;
+
+  // Weights' dtype and device (for building tensors that meet them).
+  virtual at::TensorOptions options() const = 0;
+};
+
+// Picks rows of `values` [B, T, ...] at `positions` ([B, P] or [P]) → [B, P, ...].
+at::Tensor gather_positions(const at::Tensor& values, const at::Tensor& positions);
+
+}  // namespace mechlens

@@ -1,0 +1,54 @@
+#pragma once
+// A Hugging Face checkpoint directory: config.json plus model.safetensors, or
+// shards listed in model.safetensors.index.json. Adapters ask for tensors by
+// name; the checkpoint remembers which were taken so that tensors nobody used
+// ("extra") can be reported by name, as can missing ones.
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "checkpoint/config.hpp"
+#include "checkpoint/safetensors.hpp"
+#include "mechlens/model.hpp"
+
+namespace mechlens::checkpoint {
+
+class Checkpoint {
+ public:
+  static Checkpoint open(const std::string& directory);
+
+  const std::string& directory() const { return directory_; }
+  const Config& config() const { return config_; }
+  bool has(const std::string& name) const;
+  std::vector<std::string> names() const;
+  const TensorView& view(const std::string& name) const;  // error names tensor and directory
+
+  // The tensor as `options` (dtype/device). When the stored dtype equals the
+  // requested one and the device is CPU the result aliases the mapping (no
+  // copy). `expected_shape` is checked: a mismatch names the tensor, file,
+  // both shapes. Marks the name as used.
+  at::Tensor load(const std::string& name, const std::vector<std::int64_t>& expected_shape,
+                  const at::TensorOptions& options) const;
+  // First of `names` that exists (spelling variants: gamma/weight, prefixes).
+  std::optional<std::string> first_present(const std::vector<std::string>& names) const;
+
+  // Names never loaded, excluding those matching `ignorable` globs.
+  std::vector<std::string> unused(const std::vector<std::string>& ignorable = {}) const;
+  // Throws naming the first few tensors nobody loaded.
+  void require_all_used(const std::vector<std::string>& ignorable = {}) const;
+
+  CheckpointIdentity identity(const std::string& format) const;
+
+ private:
+  std::string directory_;
+  Config config_;
+  std::vector<SafetensorsFile> files_;
+  std::map<std::string, std::pair<std::size_t, const TensorView*>> index_;  // name → file
+  mutable std::set<std::string> used_;
+};
+
+}  // namespace mechlens::checkpoint
