@@ -56,7 +56,11 @@ class Model {
   // Every hook point this model offers, fully named ("blocks.0.attn.hook_q", ...).
   virtual std::vector<std::string> hook_names() const = 0;
 
+  // The prompt as the model sees it: chat template (decoders), special tokens
+  // ([CLS] … [SEP] for BERT), image placeholders expanded, annotations filled.
   virtual EncodedInput encode(const InputSpec& input) const = 0;
+  // The text alone: no template, no added special tokens (`mechlens tokenize --raw`).
+  virtual EncodedInput encode_raw(const std::string& text) const = 0;
   virtual Batch make_batch(const std::vector<const EncodedInput*>& inputs) const;
   // Id → token string, for reporting.
   virtual std::string token_string(std::int64_t id) const = 0;
