@@ -1,0 +1,98 @@
+// run_with_cache (TransformerLens): one clean forward per input, storing the
+// logits and the named hook points into the archive, for chosen layers and
+// positions. Hook names may be globs ("blocks.*.attn.hook_pattern").
+#include <ATen/ATen.h>
+
+#include <set>
+
+#include "hook_dims.hpp"
+#include "mechlens/plugin.hpp"
+#include "mechlens/run_context.hpp"
+#include "mechlens/tensor_store.hpp"
+
+namespace {
+
+using namespace mechlens;
+
+class ActivationCache : public Analysis {
+ public:
+  static PluginInfo describe() {
+    return {"activation_cache", "1.0.0",
+            "Store logits and named hook points of a clean forward (TransformerLens run_with_cache)",
+            {
+                param::string_list("hooks", {"blocks.*.hook_resid_post"},
+                                   "Hook point names or globs, e.g. blocks.*.attn.hook_pattern"),
+                param::integer_list("layers", {}, "Keep only these layers' hook points (empty = all)"),
+                param::integer_list("positions", {},
+                                    "Query positions to keep (negative counts from the end; empty = all)"),
+                param::boolean("logits", true, "Also store the logits at those positions"),
+            }};
+  }
+
+  void run(RunContext& ctx) override {
+    const std::vector<std::string> names = selected_hooks(ctx);
+    if (names.empty()) fail("activation_cache", "no hook point of this model matches 'hooks' and 'layers'");
+    for (std::size_t i = 0; i < ctx.inputs.size(); ++i) {
+      const EncodedInput& input = ctx.inputs[i];
+      const std::string unit = input.spec.id;
+      ctx.progress.update("activation_cache", static_cast<std::int64_t>(i), static_cast<std::int64_t>(ctx.inputs.size()));
+      if (ctx.results.unit_done(unit)) continue;
+
+      HookSet hooks;
+      for (const auto& n : names) hooks.cache(n);
+      const Batch single = ctx.model.make_batch({&input});
+      const at::Tensor positions = chosen_positions(ctx, input);
+      const at::Tensor logits = ctx.model.forward(single, &hooks, positions);
+
+      auto group = ctx.results.group(unit);
+      write_tensor(*group, "positions", positions, {"pos"});
+      if (ctx.params.get<bool>("logits")) write_tensor(*group, "logits", logits[0], {"pos", "vocab"});
+      for (const auto& [name, value] : hooks.cached()) {
+        const at::Tensor t = value[0];  // one input per forward
+        const auto layout = activation_cache::hook_layout(name, t.dim());
+        write_tensor(*group, name, t.index_select(layout.pos_axis, positions.to(t.device())), layout.dims);
+      }
+      ctx.results.mark_unit_done(unit);
+    }
+  }
+
+ private:
+  static std::vector<std::string> selected_hooks(const RunContext& ctx) {
+    const auto& patterns = ctx.params.get<std::vector<std::string>>("hooks");
+    const auto& layers = ctx.params.get<std::vector<std::int64_t>>("layers");
+    std::set<std::string> wanted_layers;
+    for (auto l : layers) wanted_layers.insert("blocks." + std::to_string(l) + ".");
+    std::vector<std::string> out;
+    for (const auto& name : ctx.model.hook_names()) {
+      bool match = false;
+      for (const auto& p : patterns) match = match || hook_name_matches(p, name);
+      if (!match) continue;
+      if (!wanted_layers.empty()) {
+        bool in_layer = false;
+        for (const auto& prefix : wanted_layers) in_layer = in_layer || name.rfind(prefix, 0) == 0;
+        if (!in_layer) continue;
+      }
+      out.push_back(name);
+    }
+    return out;
+  }
+
+  static at::Tensor chosen_positions(const RunContext& ctx, const EncodedInput& input) {
+    const auto length = static_cast<std::int64_t>(input.ids.size());
+    const auto& wanted = ctx.params.get<std::vector<std::int64_t>>("positions");
+    if (wanted.empty()) return at::arange(length, at::kLong);
+    std::vector<std::int64_t> pos;
+    for (auto p : wanted) {
+      const std::int64_t q = p < 0 ? length + p : p;
+      if (q < 0 || q >= length)
+        fail("activation_cache", "position " + std::to_string(p) + " outside input '" + input.spec.id +
+                                     "' of " + std::to_string(length) + " tokens");
+      pos.push_back(q);
+    }
+    return at::tensor(pos, at::kLong);
+  }
+};
+
+}  // namespace
+
+MECHLENS_PLUGIN(ActivationCache)

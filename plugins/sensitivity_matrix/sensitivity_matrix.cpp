@@ -1,0 +1,164 @@
+// Sensitivity matrix (seed 000): disable one attention head at a time and
+// record how the model's answer changes. Rows = layers, columns = heads.
+//
+// For each input, the clean run gives the top token t* and p(t*) at the answer
+// position (BERT: the [MASK]; decoders: the last position). Then, for every
+// (layer, head), the head's output (hook_z) is ablated and the metrics are
+// recorded. All heads of a layer ride in one batch, resumed from the clean
+// residual entering that layer (nothing before the ablation is recomputed).
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "head_metrics.hpp"
+#include "mechlens/interventions.hpp"
+#include "mechlens/plugin.hpp"
+#include "mechlens/run_context.hpp"
+#include "mechlens/tensor_store.hpp"
+
+namespace {
+
+using namespace mechlens;
+
+class SensitivityMatrix : public Analysis {
+ public:
+  static PluginInfo describe() {
+    return {"sensitivity_matrix", "1.0.0",
+            "Head ablation heat map: change of the answer when each (layer, head) is disabled",
+            {
+                param::string("ablation", "zero",
+                              "How a head is disabled: zero (output set to 0, as in the seed), identity "
+                              "(attends only to its own position), mean (output replaced by its mean over positions)")
+                    .choices({"zero", "identity", "mean"}),
+                param::string_list("metrics", sensitivity::metric_names(),
+                                   "top1_prob_change: (p_ablated(t*) - p*) / p*; kl: KL(clean || ablated); "
+                                   "logit_diff: change of logit(t*) - logit(t2), t2 the clean runner-up")
+                    .choices(sensitivity::metric_names()),
+                param::integer_list("layers", {}, "Layers to sweep (empty = all)"),
+            }};
+  }
+
+  void run(RunContext& ctx) override {
+    const Geometry g = ctx.model.geometry();
+    const HeadAblation kind = parse_head_ablation(ctx.params.get<std::string>("ablation"));
+    const auto& metrics = ctx.params.get<std::vector<std::string>>("metrics");
+    const std::vector<int> layers = chosen_layers(ctx, g);
+    const auto n_inputs = static_cast<std::int64_t>(ctx.inputs.size());
+    const std::int64_t shape_per_input = g.n_layers * g.n_heads;
+
+    // Results so far (NaN = not computed): restored from the archive on resume.
+    std::map<std::string, std::vector<double>> values;
+    for (const auto& m : metrics) values[m] = restore(ctx, m, n_inputs * shape_per_input);
+    std::vector<std::int64_t> top_token(n_inputs, -1);
+    std::vector<double> top_prob(n_inputs, std::nan(""));
+    std::vector<std::string> top_string(n_inputs);
+
+    write_coordinates(ctx, g);
+    for (std::int64_t i = 0; i < n_inputs; ++i) {
+      const EncodedInput& input = ctx.inputs[i];
+      const std::string unit = "input_" + std::to_string(i);
+      const Batch single = ctx.model.make_batch({&input});
+      const at::Tensor answer = at::tensor({input.answer_position}, at::kLong);
+
+      // Clean run, keeping the residual entering every layer.
+      HookSet capture;
+      std::vector<at::Tensor> resid_pre(g.n_layers);
+      capture.add_read("blocks.*.hook_resid_pre", [&](const std::string& name, const at::Tensor& t) {
+        resid_pre[layer_of(name)] = t;
+      });
+      const at::Tensor clean = ctx.model.forward(single, &capture, answer);  // [1, 1, vocab]
+      const sensitivity::Baseline base = sensitivity::make_baseline(clean[0][0]);
+      top_token[i] = base.top_token;
+      top_prob[i] = base.top_prob;
+      top_string[i] = ctx.model.token_string(base.top_token);
+
+      if (!ctx.results.unit_done(unit)) {
+        for (std::size_t li = 0; li < layers.size(); ++li) {
+          const int layer = layers[li];
+          ctx.progress.update(input.spec.id, static_cast<std::int64_t>(li), static_cast<std::int64_t>(layers.size()));
+          const at::Tensor ablated = ablate_each_head(ctx.model, single, resid_pre[layer], layer, kind, answer);
+          const at::Tensor rows = ablated.select(1, 0);  // [heads, vocab]
+          for (const auto& m : metrics) {
+            const at::Tensor per_head = sensitivity::metric(m, base, rows).contiguous();
+            const double* src = per_head.data_ptr<double>();
+            std::copy(src, src + g.n_heads, values[m].begin() + i * shape_per_input + layer * g.n_heads);
+          }
+        }
+        for (const auto& m : metrics) write_matrix(ctx, m, values[m], n_inputs, g);
+        ctx.results.mark_unit_done(unit);
+      }
+    }
+
+    write_tensor(ctx.results, "baseline_token", at::tensor(top_token, at::kLong), {"input"});
+    write_tensor(ctx.results, "baseline_prob", at::tensor(top_prob, at::kDouble), {"input"});
+    ctx.results.write_strings("baseline_token_str", top_string, "input");
+    ctx.results.set_attr("ablation", ctx.params.get<std::string>("ablation"));
+    report(ctx, metrics.front(), values.at(metrics.front()), n_inputs, g);
+  }
+
+ private:
+  static int layer_of(const std::string& hook_name) {  // "blocks.7.hook_resid_pre" → 7
+    return std::stoi(hook_name.substr(7, hook_name.find('.', 7) - 7));
+  }
+
+  static std::vector<int> chosen_layers(const RunContext& ctx, const Geometry& g) {
+    std::vector<int> layers;
+    for (std::int64_t l : ctx.params.get<std::vector<std::int64_t>>("layers")) {
+      if (l < 0 || l >= g.n_layers)
+        fail("sensitivity_matrix", "layer " + std::to_string(l) + " outside 0.." + std::to_string(g.n_layers - 1));
+      layers.push_back(static_cast<int>(l));
+    }
+    if (layers.empty())
+      for (int l = 0; l < g.n_layers; ++l) layers.push_back(l);
+    return layers;
+  }
+
+  static std::vector<double> restore(const RunContext& ctx, const std::string& metric, std::int64_t size) {
+    if (ctx.results.has(metric)) {
+      std::vector<double> old = ctx.results.read_f64(metric);
+      if (static_cast<std::int64_t>(old.size()) == size) return old;
+    }
+    return std::vector<double>(size, std::nan(""));
+  }
+
+  static void write_coordinates(RunContext& ctx, const Geometry& g) {
+    write_tensor(ctx.results, "layer", at::arange(g.n_layers, at::kLong), {"layer"});
+    write_tensor(ctx.results, "head", at::arange(g.n_heads, at::kLong), {"head"});
+  }
+
+  static void write_matrix(RunContext& ctx, const std::string& metric, const std::vector<double>& v,
+                           std::int64_t n_inputs, const Geometry& g) {
+    ArrayRef array{ElementType::f64, {n_inputs, g.n_layers, g.n_heads}, v.data()};
+    ctx.results.write(metric, array, {"input", "layer", "head"});
+  }
+
+  // The finding a person reads first: which head matters most, on average.
+  static void report(RunContext& ctx, const std::string& metric, const std::vector<double>& v,
+                     std::int64_t n_inputs, const Geometry& g) {
+    double best = -1.0;
+    int best_layer = -1, best_head = -1;
+    for (int l = 0; l < g.n_layers; ++l)
+      for (int h = 0; h < g.n_heads; ++h) {
+        double sum = 0.0;
+        int n = 0;
+        for (std::int64_t i = 0; i < n_inputs; ++i) {
+          const double x = v[i * g.n_layers * g.n_heads + l * g.n_heads + h];
+          if (!std::isnan(x)) sum += std::abs(x), ++n;
+        }
+        if (n && sum / n > best) best = sum / n, best_layer = l, best_head = h;
+      }
+    if (best_layer < 0) return;
+    std::ostringstream line;
+    line << "largest sensitivity (" << metric << ", mean |value| over " << n_inputs
+         << " inputs): layer " << best_layer << " head " << best_head << " = " << best;
+    ctx.findings.push_back(line.str());
+    ctx.results.set_attr("largest_layer", static_cast<std::int64_t>(best_layer));
+    ctx.results.set_attr("largest_head", static_cast<std::int64_t>(best_head));
+  }
+};
+
+}  // namespace
+
+MECHLENS_PLUGIN(SensitivityMatrix)
