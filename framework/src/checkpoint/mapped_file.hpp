@@ -1,0 +1,28 @@
+#pragma once
+// A whole file mapped read-only. Views and zero-copy tensors hold a
+// shared_ptr to it, so the mapping lives as long as any of them.
+#include <cstddef>
+#include <string>
+
+namespace mechlens::checkpoint {
+
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);  // error names the file
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::byte* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  // Whether [p, p + n) lies inside the mapping (tests check zero-copy aliasing).
+  bool contains(const void* p, std::size_t n = 0) const;
+
+ private:
+  std::string path_;
+  const std::byte* data_ = nullptr;  // null for an empty file (mmap refuses length 0)
+  std::size_t size_ = 0;
+};
+
+}  // namespace mechlens::checkpoint
