@@ -15,17 +15,19 @@ class Config {
       : json_(std::move(json)), file_(std::move(file)), prefix_(std::move(prefix)) {}
   static Config load(const std::string& path);  // parse errors name the file and line
 
-  bool has(const std::string& key) const;
+  bool has(const std::string& key) const;  // present and not null
   template <typename T>
   T get(const std::string& key) const;  // missing or wrong type → Error naming file and key
   template <typename T>
-  T get_or(const std::string& key, T fallback) const;
+  T get_or(const std::string& key, T fallback) const;  // absent or null → fallback
   Config child(const std::string& key) const;  // nested config, e.g. "text_config"
   const nlohmann::json& json() const { return json_; }
   const std::string& file() const { return file_; }
+  // "ckpt/config.json: key 'text_config.hidden_size'", for errors about a
+  // value (out of range, inconsistent with another key).
+  std::string where(const std::string& key) const;
 
  private:
-  std::string where(const std::string& key) const;
   nlohmann::json json_;
   std::string file_;
   std::string prefix_;

@@ -1,0 +1,128 @@
+// Tensors by name: lookup, shape checks, zero-copy or converted loads, and
+// bookkeeping of which tensors an adapter used.
+#include "checkpoint/checkpoint.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "checkpoint/name_match.hpp"
+#include "checkpoint/sha256.hpp"
+#include "mechlens/error.hpp"
+
+namespace mechlens::checkpoint {
+namespace {
+
+std::string shape_string(c10::IntArrayRef shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+bool Checkpoint::has(const std::string& name) const { return index_.count(name) > 0; }
+
+std::vector<std::string> Checkpoint::names() const {
+  std::vector<std::string> out;
+  out.reserve(index_.size());
+  for (const auto& entry : index_) out.push_back(entry.first);
+  return out;
+}
+
+void Checkpoint::missing(const std::string& name) const {
+  std::string what = "missing (checkpoint has " + std::to_string(index_.size()) + " tensors";
+  if (auto near = closest_name(name, names())) what += "; did you mean '" + *near + "'?";
+  throw Error(directory_ + ": tensor '" + name + "' " + what + ")");
+}
+
+const TensorView& Checkpoint::view(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) missing(name);
+  return *it->second.second;
+}
+
+at::Tensor Checkpoint::load(const std::string& name, const std::vector<std::int64_t>& expected_shape,
+                            const at::TensorOptions& options) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) missing(name);
+  const TensorView& v = *it->second.second;
+  const std::string where = v.file + ": tensor '" + name + "'";
+  if (v.shape != expected_shape)
+    throw Error(where + " has shape " + shape_string(v.shape) + ", expected " +
+                shape_string(expected_shape));
+
+  const at::ScalarType stored = to_scalar_type(v.dtype);
+  const at::ScalarType target =
+      options.has_dtype() ? c10::typeMetaToScalarType(options.dtype()) : stored;
+  if (at::isFloatingType(stored) && !at::isFloatingType(target))
+    fail(where, std::string("is ") + to_string(v.dtype) + "; refusing to convert it to " +
+                    c10::toString(target));
+
+  // Alias the mapping when the bytes are aligned for their type (the writer
+  // aligns the data section; other writers need not). The deleter holds the
+  // mapping alive for as long as the tensor.
+  at::Tensor tensor;
+  if (reinterpret_cast<std::uintptr_t>(v.data) % element_size(v.dtype) == 0) {
+    auto mapping = files_[it->second.first].mapping();
+    tensor = at::from_blob(const_cast<std::byte*>(v.data), v.shape,
+                           [mapping](void*) mutable { mapping.reset(); },
+                           at::TensorOptions().dtype(stored));
+  } else {
+    tensor = at::empty(v.shape, at::TensorOptions().dtype(stored));
+    if (v.nbytes) std::memcpy(tensor.data_ptr(), v.data, v.nbytes);
+  }
+  if (target != stored || !options.device().is_cpu())
+    tensor = tensor.to(options.device(), target, /*non_blocking=*/false, /*copy=*/true);
+  used_.insert(name);
+  return tensor;
+}
+
+std::optional<std::string> Checkpoint::first_present(const std::vector<std::string>& names) const {
+  for (const auto& name : names)
+    if (has(name)) return name;
+  return std::nullopt;
+}
+
+std::vector<std::string> Checkpoint::unused(const std::vector<std::string>& ignorable) const {
+  std::vector<std::string> out;
+  for (const auto& entry : index_) {
+    const std::string& name = entry.first;
+    if (used_.count(name)) continue;
+    bool ignored = false;
+    for (const auto& pattern : ignorable) ignored = ignored || glob_match(pattern, name);
+    if (!ignored) out.push_back(name);
+  }
+  return out;
+}
+
+void Checkpoint::require_all_used(const std::vector<std::string>& ignorable) const {
+  const auto names = unused(ignorable);
+  if (names.empty()) return;
+  constexpr std::size_t shown = 8;
+  std::string list;
+  for (std::size_t i = 0; i < names.size() && i < shown; ++i)
+    list += (i ? ", '" : "'") + names[i] + "'";
+  if (names.size() > shown) list += " and " + std::to_string(names.size() - shown) + " more";
+  fail(directory_, std::to_string(names.size()) + " tensor" + (names.size() == 1 ? "" : "s") +
+                       " never used by the model: " + list +
+                       " (a different architecture, or a mapping the adapter lacks)");
+}
+
+CheckpointIdentity Checkpoint::identity(const std::string& format) const {
+  namespace fs = std::filesystem;
+  CheckpointIdentity id;
+  id.path = directory_;
+  id.format = format;
+  id.config_sha256 = sha256_file_hex((fs::path(directory_) / "config.json").string());
+  Sha256 headers;
+  for (const auto& file : files_) {
+    id.files.push_back(fs::path(file.path()).lexically_relative(directory_).generic_string());
+    headers.update(file.header_json());
+  }
+  id.tensors_sha256 = headers.hex();
+  return id;
+}
+
+}  // namespace mechlens::checkpoint
