@@ -7,7 +7,7 @@ build="$("$here/tools/setup.sh")"
 export MECHLENS_MODELS="${MECHLENS_MODELS:-$build/models}"
 
 if [[ ! -f $MECHLENS_MODELS/tiny-bert/config.json ]]; then
-  "$build/bin/make_tiny_checkpoint" bert "$MECHLENS_MODELS/tiny-bert" >&2
+  "$build/bin/mechlens-make-tiny" bert "$MECHLENS_MODELS/tiny-bert" >&2
 fi
 
 recipe="${1:-$here/experiments/toy/tiny_bert_sensitivity.toml}"

@@ -63,13 +63,8 @@ class SensitivityMatrix : public Analysis {
       const at::Tensor answer = at::tensor({input.answer_position}, at::kLong);
 
       // Clean run, keeping the residual entering every layer.
-      HookSet capture;
-      std::vector<at::Tensor> resid_pre(g.n_layers);
-      capture.add_read("blocks.*.hook_resid_pre", [&](const std::string& name, const at::Tensor& t) {
-        resid_pre[layer_of(name)] = t;
-      });
-      const at::Tensor clean = ctx.model.forward(single, &capture, answer);  // [1, 1, vocab]
-      const sensitivity::Baseline base = sensitivity::make_baseline(clean[0][0]);
+      const CleanRun clean = capture_resid_pre(ctx.model, single, answer);
+      const sensitivity::Baseline base = sensitivity::make_baseline(clean.logits[0][0]);
       top_token[i] = base.top_token;
       top_prob[i] = base.top_prob;
       top_string[i] = ctx.model.token_string(base.top_token);
@@ -78,7 +73,7 @@ class SensitivityMatrix : public Analysis {
         for (std::size_t li = 0; li < layers.size(); ++li) {
           const int layer = layers[li];
           ctx.progress.update(input.spec.id, static_cast<std::int64_t>(li), static_cast<std::int64_t>(layers.size()));
-          const at::Tensor ablated = ablate_each_head(ctx.model, single, resid_pre[layer], layer, kind, answer);
+          const at::Tensor ablated = ablate_each_head(ctx.model, single, clean.resid_pre[layer], layer, kind, answer);
           const at::Tensor rows = ablated.select(1, 0);  // [heads, vocab]
           for (const auto& m : metrics) {
             const at::Tensor per_head = sensitivity::metric(m, base, rows).contiguous();
@@ -99,10 +94,6 @@ class SensitivityMatrix : public Analysis {
   }
 
  private:
-  static int layer_of(const std::string& hook_name) {  // "blocks.7.hook_resid_pre" → 7
-    return std::stoi(hook_name.substr(7, hook_name.find('.', 7) - 7));
-  }
-
   static std::vector<int> chosen_layers(const RunContext& ctx, const Geometry& g) {
     std::vector<int> layers;
     for (std::int64_t l : ctx.params.get<std::vector<std::int64_t>>("layers")) {
