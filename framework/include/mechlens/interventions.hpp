@@ -31,6 +31,13 @@ struct LayerHead {
 void add_head_ablations(HookSet& hooks, const Geometry& geometry,
                         const std::vector<std::optional<LayerHead>>& rows, HeadAblation kind);
 
+// As above, with the batch's padding mask ([B, T] or [1, T] bool, true = real
+// token): the mean ablation then averages over the row's real tokens only.
+// (Without a mask it averages over every position.)
+void add_head_ablations(HookSet& hooks, const Geometry& geometry,
+                        const std::vector<std::optional<LayerHead>>& rows, HeadAblation kind,
+                        const at::Tensor& attention_mask);
+
 // Logits at `positions` for every head of `layer` ablated in turn, one row
 // per head ([n_heads, P, vocab]), for one input. Reuses everything the
 // ablation cannot change: blocks before `layer` (from `resid_pre`, the
@@ -38,5 +45,14 @@ void add_head_ablations(HookSet& hooks, const Geometry& geometry,
 at::Tensor ablate_each_head(const Model& model, const Batch& single, const at::Tensor& resid_pre,
                             int layer, HeadAblation kind, const at::Tensor& positions,
                             const std::vector<int>& heads = {});
+
+// One clean forward: the residual entering each layer (resid_pre[l] is
+// blocks.l.hook_resid_pre, [B, T, d_model], n_layers entries) and the logits
+// at `positions` — what a sweep needs to resume with forward_from.
+struct CleanRun {
+  std::vector<at::Tensor> resid_pre;
+  at::Tensor logits;
+};
+CleanRun capture_resid_pre(const Model& model, const Batch& batch, const at::Tensor& positions = {});
 
 }  // namespace mechlens

@@ -1,0 +1,48 @@
+// Prompts → token ids for BERT.
+#include "mechlens/error.hpp"
+#include "models/bert/bert_model.hpp"
+
+namespace mechlens::models::bert {
+
+EncodedInput BertModel::finish(tokenize::Encoding encoding, bool with_specials) const {
+  EncodedInput out;
+  out.ids = std::move(encoding.ids);
+  out.tokens = std::move(encoding.tokens);
+  out.annotations.assign(out.ids.size(), TokenAnnotation{});
+  if (with_specials && !out.ids.empty()) {
+    // Only the tokens the template added are "special"; a [MASK] or [SEP]
+    // the user wrote is part of the text.
+    out.annotations.front().modality = Modality::special;
+    out.annotations.back().modality = Modality::special;
+  }
+  const auto mask = tokenizer_->find("[MASK]");
+  for (std::size_t i = 0; i < out.ids.size() && mask; ++i)
+    if (out.ids[i] == *mask) {
+      out.answer_position = static_cast<std::int64_t>(i);
+      break;
+    }
+  if (out.answer_position < 0) out.answer_position = static_cast<std::int64_t>(out.ids.size()) - 1;
+  return out;
+}
+
+EncodedInput BertModel::encode(const InputSpec& input) const {
+  if (input.image) fail(input.id.empty() ? "input" : "input '" + input.id + "'", "bert takes text only, not an image");
+  EncodedInput out = finish(tokenizer_->encode_with_specials(input.text), true);
+  out.spec = input;
+  return out;
+}
+
+EncodedInput BertModel::encode_raw(const std::string& text) const {
+  EncodedInput out = finish(tokenizer_->encode(text), false);
+  out.spec.text = text;
+  return out;
+}
+
+std::string BertModel::token_string(std::int64_t id) const {
+  if (id < 0 || static_cast<std::size_t>(id) >= tokenizer_->vocab_size())
+    fail("bert", "token id " + std::to_string(id) + " outside the tokenizer's vocabulary of " +
+                     std::to_string(tokenizer_->vocab_size()));
+  return tokenizer_->token(id);
+}
+
+}  // namespace mechlens::models::bert

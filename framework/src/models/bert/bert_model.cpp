@@ -1,0 +1,81 @@
+#include "models/bert/bert_model.hpp"
+
+#include <ATen/ATen.h>
+
+#include "mechlens/error.hpp"
+#include "models/layers/attention.hpp"
+
+namespace mechlens::models::bert {
+
+Geometry BertModel::geometry() const {
+  Geometry g;
+  g.n_layers = config_.num_layers;
+  g.n_heads = config_.num_heads;
+  g.n_kv_heads = config_.num_heads;
+  g.d_head = config_.head_dim();
+  g.d_model = config_.hidden_size;
+  g.vocab_size = config_.vocab_size;
+  g.causal = false;
+  return g;
+}
+
+std::vector<std::string> BertModel::hook_names() const {
+  std::vector<std::string> names = {"hook_embed"};
+  static const char* const per_layer[] = {
+      "hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_attn_scores", "attn.hook_pattern",
+      "attn.hook_z", "hook_attn_out", "hook_mlp_out", "hook_resid_post"};
+  for (int l = 0; l < config_.num_layers; ++l)
+    for (const char* local : per_layer) names.push_back("blocks." + std::to_string(l) + "." + local);
+  if (has_lm_head()) names.push_back("ln_final.hook_normalized");
+  return names;
+}
+
+at::Tensor BertModel::embed(const Batch& batch, const HookSet* hooks) const {
+  const at::Tensor ids = batch.ids.to(options_.device(), at::kLong);
+  const auto length = ids.size(1);
+  if (length > config_.max_positions)
+    fail(ckpt_->directory(), "input of " + std::to_string(length) + " tokens exceeds max_position_embeddings " +
+                                 std::to_string(config_.max_positions));
+  if (ids.numel() > 0 && (ids.min().item<std::int64_t>() < 0 || ids.max().item<std::int64_t>() >= config_.vocab_size))
+    fail(ckpt_->directory(), "token id outside the vocabulary of " + std::to_string(config_.vocab_size));
+  // Position ids 0..T-1 and token type 0 for every token (a single segment).
+  at::Tensor x = at::embedding(weights_.word_embeddings, ids) +
+                 weights_.position_embeddings.narrow(0, 0, length) + weights_.token_type_embeddings[0];
+  x = weights_.embeddings_ln(x);
+  return HookScope(hooks, "")("hook_embed", std::move(x));
+}
+
+at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, int last,
+                                 const HookSet* hooks) const {
+  if (first < 0 || last > config_.num_layers || first > last)
+    fail("bert", "blocks [" + std::to_string(first) + ", " + std::to_string(last) + ") out of range");
+  const auto heads = config_.num_heads, d_head = config_.head_dim();
+  const at::Tensor mask = layers::make_attention_mask(batch.attention_mask, x.size(1), x.size(1), false, x.device());
+  for (int l = first; l < last; ++l) {
+    const BertLayerWeights& w = weights_.layers[l];
+    const HookScope scope(hooks, "blocks." + std::to_string(l) + ".");
+    x = scope("hook_resid_pre", std::move(x));
+    // Sizes come from the tensor at hand: a write hook may have changed the batch.
+    const auto split = [&](const at::Tensor& t) { return t.view({t.size(0), t.size(1), heads, d_head}); };
+    at::Tensor z = layers::attention(split(w.query(x)), split(w.key(x)), split(w.value(x)), mask, scope.sub("attn."));
+    at::Tensor attn_out = w.attn_out(z.reshape({z.size(0), z.size(1), heads * d_head}));
+    attn_out = scope("hook_attn_out", std::move(attn_out));
+    x = w.attn_ln(x + attn_out);
+    at::Tensor mlp_out = w.output(layers::activate(config_.hidden_act, w.intermediate(x)));
+    mlp_out = scope("hook_mlp_out", std::move(mlp_out));
+    x = w.output_ln(x + mlp_out);
+    x = scope("hook_resid_post", std::move(x));
+  }
+  return x;
+}
+
+at::Tensor BertModel::unembed(const at::Tensor& residual, const HookSet* hooks) const {
+  if (!has_lm_head())
+    fail(ckpt_->directory(), "no MLM head (cls.predictions.*): this is a bare BertModel encoder, it has no logits");
+  // BertPredictionHeadTransform: dense, hidden_act, LayerNorm; then the decoder.
+  at::Tensor h = weights_.transform_ln(layers::activate(config_.hidden_act, weights_.transform(residual)));
+  h = HookScope(hooks, "")("ln_final.hook_normalized", std::move(h));
+  return weights_.decoder(h);
+}
+
+}  // namespace mechlens::models::bert

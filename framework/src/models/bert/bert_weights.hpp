@@ -1,0 +1,48 @@
+#pragma once
+// BERT's tensors: one table maps each logical tensor to its Hugging Face
+// name and shape (bert_weights.cpp), and the loader accepts the three
+// spellings found on the hub: `bert.`-prefixed (BertForMaskedLM), unprefixed
+// (bare BertModel), and LayerNorm `gamma`/`beta` (older TF-converted files).
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "checkpoint/checkpoint.hpp"
+#include "models/bert/bert_config.hpp"
+#include "models/layers/linear.hpp"
+#include "models/layers/norms.hpp"
+
+namespace mechlens::models::bert {
+
+struct BertLayerWeights {
+  layers::Linear query, key, value, attn_out;
+  layers::LayerNorm attn_ln;
+  layers::Linear intermediate, output;
+  layers::LayerNorm output_ln;
+};
+
+struct BertWeights {
+  at::Tensor word_embeddings;        // [V, D]
+  at::Tensor position_embeddings;    // [P, D]
+  at::Tensor token_type_embeddings;  // [TT, D]
+  layers::LayerNorm embeddings_ln;
+  std::vector<BertLayerWeights> layers;
+  // MLM head (cls.predictions); absent for a bare encoder.
+  bool has_lm_head = false;
+  layers::Linear transform;
+  layers::LayerNorm transform_ln;
+  layers::Linear decoder;  // weight tied to word_embeddings unless the file has its own
+  std::string prefix;      // "bert." or "" as found in the file
+  bool decoder_tied = true;
+};
+
+// Loads every tensor (zero-copy where the dtype matches), then requires that
+// nothing but the pooler, the NSP head and position_ids buffers is left over.
+BertWeights load_bert_weights(const checkpoint::Checkpoint& ckpt, const BertConfig& config,
+                              const at::TensorOptions& options);
+
+// Checkpoint tensors the forward pass never needs.
+const std::vector<std::string>& bert_ignorable_tensors();
+
+}  // namespace mechlens::models::bert

@@ -1,0 +1,81 @@
+#include "models/layers/attention.hpp"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+#include "mechlens/error.hpp"
+
+namespace mechlens::layers {
+
+at::Tensor make_attention_mask(const at::Tensor& attention_mask, std::int64_t tq, std::int64_t tk,
+                               bool causal, const at::Device& device) {
+  at::Tensor mask;
+  if (attention_mask.defined()) {
+    if (attention_mask.size(-1) != tk)
+      fail("attention", "padding mask has " + std::to_string(attention_mask.size(-1)) + " keys, expected " +
+                            std::to_string(tk));
+    mask = attention_mask.to(device, at::kBool).view({attention_mask.size(0), 1, 1, tk});
+  }
+  if (causal) {
+    // Queries are the last tq of the tk positions (tq < tk when resuming with a cache).
+    const auto q_pos = at::arange(tk - tq, tk, at::TensorOptions(device).dtype(at::kLong)).unsqueeze(1);
+    const auto k_pos = at::arange(0, tk, at::TensorOptions(device).dtype(at::kLong)).unsqueeze(0);
+    at::Tensor c = (k_pos <= q_pos).view({1, 1, tq, tk});
+    mask = mask.defined() ? at::logical_and(mask, c) : c;
+  }
+  return mask;
+}
+
+double lowest_value(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kDouble: return std::numeric_limits<double>::lowest();
+    case at::kFloat: return std::numeric_limits<float>::lowest();
+    case at::kBFloat16: return -3.3895313892515355e38;  // torch.finfo(torch.bfloat16).min
+    case at::kHalf: return -65504.0;
+    default: fail("attention", std::string("no lowest value for dtype ") + c10::toString(dtype));
+  }
+}
+
+at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups) {
+  if (groups == 1) return x;
+  const auto b = x.size(0), kv = x.size(1), t = x.size(2), d = x.size(3);
+  return x.unsqueeze(2).expand({b, kv, groups, t, d}).reshape({b, kv * groups, t, d});
+}
+
+at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask,
+                     const HookScope& hooks, double scale) {
+  q = hooks("hook_q", std::move(q));
+  k = hooks("hook_k", std::move(k));
+  v = hooks("hook_v", std::move(v));
+  const auto n_heads = q.size(2), n_kv = k.size(2), d_head = q.size(3);
+  if (n_kv <= 0 || n_heads % n_kv != 0)
+    fail("attention", std::to_string(n_heads) + " query heads cannot share " + std::to_string(n_kv) + " KV heads");
+  if (scale <= 0.0) scale = 1.0 / std::sqrt(static_cast<double>(d_head));
+
+  const at::Tensor kh = repeat_kv(k.transpose(1, 2), n_heads / n_kv);  // [B, H, Tk, dh]
+  const at::Tensor vh = repeat_kv(v.transpose(1, 2), n_heads / n_kv);
+  at::Tensor scores = at::matmul(q.transpose(1, 2), kh.transpose(-1, -2)).mul_(scale);  // [B, H, Tq, Tk]
+  const bool boolean_mask = mask.defined() && mask.scalar_type() == at::kBool;
+  if (boolean_mask) {
+    // Blocked keys get the dtype's lowest value, as HF's (1 - mask) * finfo.min does.
+    scores = scores.masked_fill(mask.logical_not(), lowest_value(scores.scalar_type()));
+  } else if (mask.defined()) {
+    scores = scores + mask.to(scores.scalar_type());
+  }
+  scores = hooks("hook_attn_scores", std::move(scores));
+
+  const auto dtype = scores.scalar_type();
+  at::Tensor pattern = (dtype == at::kFloat || dtype == at::kDouble)
+                           ? at::softmax(scores, -1)
+                           : at::softmax(scores, -1, at::kFloat).to(dtype);
+  // Exactly zero on blocked keys; also turns fully blocked rows into zeros.
+  if (boolean_mask) pattern = pattern.masked_fill(mask.logical_not(), 0);
+  pattern = hooks("hook_pattern", std::move(pattern));
+
+  at::Tensor z = at::matmul(pattern, vh).transpose(1, 2);  // [B, Tq, H, dh]
+  return hooks("hook_z", std::move(z));
+}
+
+}  // namespace mechlens::layers

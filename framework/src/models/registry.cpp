@@ -1,0 +1,54 @@
+#include "models/registry.hpp"
+
+#include <filesystem>
+#include <map>
+
+#include "checkpoint/config.hpp"
+#include "mechlens/error.hpp"
+
+namespace mechlens::models {
+namespace {
+
+// Function-local so that static registration from other translation units
+// never sees an unconstructed map.
+std::map<std::string, Loader>& loaders() {
+  static std::map<std::string, Loader> table;
+  return table;
+}
+
+std::string known() {
+  std::string list;
+  for (const auto& [name, loader] : loaders()) list += (list.empty() ? "" : ", ") + name;
+  return list.empty() ? "none" : list;
+}
+
+}  // namespace
+
+bool register_adapter(const std::string& name, Loader loader) {
+  loaders()[name] = std::move(loader);
+  return true;
+}
+
+std::vector<std::string> adapter_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, loader] : loaders()) names.push_back(name);
+  return names;
+}
+
+std::unique_ptr<Model> load(const std::string& adapter, const LoadOptions& options) {
+  const std::string name = adapter.empty() || adapter == "auto" ? detect_adapter(options.path) : adapter;
+  const auto it = loaders().find(name);
+  if (it == loaders().end()) fail("model.adapter", "unknown adapter '" + name + "' (known: " + known() + ")");
+  return it->second(options);
+}
+
+std::string detect_adapter(const std::string& path) {
+  const std::string file = (std::filesystem::path(path) / "config.json").string();
+  if (!std::filesystem::exists(file)) fail(file, "missing: not a Hugging Face checkpoint directory");
+  const auto config = checkpoint::Config::load(file);
+  const auto model_type = config.get<std::string>("model_type");
+  if (loaders().count(model_type)) return model_type;
+  fail(file + ": key 'model_type'", "'" + model_type + "' has no adapter (known: " + known() + ")");
+}
+
+}  // namespace mechlens::models

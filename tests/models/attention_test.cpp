@@ -1,0 +1,84 @@
+// The shared attention core: grouped-query attention equals the same
+// attention with K/V heads repeated, masks block keys exactly, and the
+// batch dimension broadcasts.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "models/layers/attention.hpp"
+#include "models/layers/norms.hpp"
+
+namespace mechlens {
+namespace {
+
+// Plain attention written independently: per head, softmax(q k^T / sqrt(d) + mask) v.
+at::Tensor naive(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& keep) {
+  const auto B = q.size(0), T = q.size(1), H = q.size(2), d = q.size(3), KV = k.size(2);
+  at::Tensor z = at::zeros_like(q);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t h = 0; h < H; ++h) {
+      const auto kvh = h / (H / KV);
+      at::Tensor s = at::matmul(q[b].select(1, h), k[b].select(1, kvh).t()) / std::sqrt(double(d));  // [T, T]
+      s = s.masked_fill(keep[b].logical_not().unsqueeze(0).expand({T, T}), -INFINITY);
+      z[b].select(1, h).copy_(at::matmul(at::softmax(s, -1), v[b].select(1, kvh)));
+    }
+  return z;
+}
+
+TEST(Attention, GroupedQueryMatchesRepeatedKv) {
+  at::manual_seed(0);
+  const auto q = at::randn({2, 5, 6, 4}, at::kDouble), k = at::randn({2, 5, 2, 4}, at::kDouble),
+             v = at::randn({2, 5, 2, 4}, at::kDouble);
+  const at::Tensor keep = at::tensor({1, 1, 1, 1, 1, 1, 1, 1, 0, 0}).to(at::kBool).view({2, 5});
+  const at::Tensor mask = layers::make_attention_mask(keep, 5, 5, false, q.device());
+  const at::Tensor z = layers::attention(q, k, v, mask, HookScope(nullptr, ""));
+  EXPECT_LT((z - naive(q, k, v, keep)).abs().max().item<double>(), 1e-12);
+  // Same as explicit repetition: head h reads KV head h / 3.
+  const at::Tensor kr = k.repeat_interleave(3, 2), vr = v.repeat_interleave(3, 2);
+  EXPECT_LT((z - layers::attention(q, kr, vr, mask, HookScope(nullptr, ""))).abs().max().item<double>(), 1e-12);
+}
+
+TEST(Attention, CausalMaskAndPatternZeros) {
+  at::manual_seed(1);
+  const auto q = at::randn({1, 4, 2, 3}), k = at::randn({1, 4, 2, 3}), v = at::randn({1, 4, 2, 3});
+  const at::Tensor keep = at::tensor({1, 1, 1, 0}).to(at::kBool).view({1, 4});
+  HookSet hooks;
+  hooks.cache("*hook_pattern");
+  layers::attention(q, k, v, layers::make_attention_mask(keep, 4, 4, true, q.device()), HookScope(&hooks, "x."));
+  const at::Tensor pattern = hooks.cached().at("x.hook_pattern")[0];  // [H, T, T]
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      if (j > i || j == 3) EXPECT_EQ(pattern.select(1, i).select(1, j).abs().max().item<float>(), 0.0f);
+    }
+  EXPECT_NEAR(pattern[0][0][0].item<float>(), 1.0f, 1e-6);
+  EXPECT_FALSE(pattern.isnan().any().item<bool>());
+}
+
+TEST(Attention, BatchOneQueriesBroadcastAgainstBatchedValues) {
+  at::manual_seed(2);
+  const auto q = at::randn({1, 3, 2, 4}), k = at::randn({1, 3, 2, 4});
+  const auto v = at::randn({3, 3, 2, 4});  // e.g. a hook expanded v to three variants
+  const at::Tensor keep = at::ones({1, 3}, at::kBool);
+  const at::Tensor z = layers::attention(q, k, v, layers::make_attention_mask(keep, 3, 3, false, q.device()),
+                                         HookScope(nullptr, ""));
+  ASSERT_EQ(z.size(0), 3);
+  for (int b = 0; b < 3; ++b) {
+    const at::Tensor single = layers::attention(q, k, v.narrow(0, b, 1), at::Tensor(), HookScope(nullptr, ""));
+    EXPECT_LT((z.narrow(0, b, 1) - single).abs().max().item<float>(), 1e-6);
+  }
+}
+
+TEST(Norms, RmsNormInFloat32ThenCastBack) {
+  at::manual_seed(3);
+  const at::Tensor x = at::randn({2, 8}).to(at::kBFloat16);
+  const layers::RmsNorm norm{at::full({8}, 2.0).to(at::kBFloat16), 1e-6};
+  const at::Tensor y = norm(x);
+  EXPECT_EQ(y.scalar_type(), at::kBFloat16);
+  const at::Tensor xf = x.to(at::kFloat);
+  const at::Tensor expected = (xf / (xf.pow(2).mean(-1, true) + 1e-6).sqrt()).to(at::kBFloat16).to(at::kFloat) * 2.0;
+  EXPECT_LT((y.to(at::kFloat) - expected).abs().max().item<float>(), 1e-2);
+}
+
+}  // namespace
+}  // namespace mechlens

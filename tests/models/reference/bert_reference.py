@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Independent reference for mechlens' BERT adapter.
+
+Reads a Hugging Face BERT checkpoint directory (safetensors parsed here by
+hand: 8-byte little-endian header length, JSON header, raw bytes; shards via
+model.safetensors.index.json) and runs BertForMaskedLM's forward pass as
+transformers/models/bert/modeling_bert.py describes it, in float64:
+
+  embeddings = LayerNorm(word[ids] + position[0..T-1] + token_type[0])
+  per layer:  scores = q k^T / sqrt(dh) + (1 - mask) * finfo.min
+              a = LayerNorm(x + dense(softmax(scores) v))
+              x = LayerNorm(a + dense(act(dense(a))))
+  MLM head:   LayerNorm(act(dense(x))) @ word^T (or decoder.weight) + cls.predictions.bias
+
+usage: bert_reference.py CHECKPOINT_DIR INPUT.json OUTPUT.json
+  INPUT.json  {"ids": [[...], ...], "mask": [[1, 1, 0, ...], ...]}
+  OUTPUT.json {"last_hidden_state": {"shape": [...], "data": [...]},
+               "logits": {"shape": [...], "data": [...]}}  (logits only with an MLM head)
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        arr = np.frombuffer(raw[base + begin:base + end], dtype=DTYPES[info["dtype"]])
+        if info["dtype"] == "BF16":  # bfloat16 = the high 16 bits of a float32
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        out[name] = torch.from_numpy(arr.astype(np.float64).reshape(info["shape"]))
+    return out
+
+
+def read_checkpoint(directory):
+    index = os.path.join(directory, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    tensors = {}
+    for name in files:
+        tensors.update(read_safetensors(os.path.join(directory, name)))
+    return tensors
+
+
+class Weights:
+    def __init__(self, tensors):
+        self.t = tensors
+        self.prefix = "bert." if "bert.embeddings.word_embeddings.weight" in tensors else ""
+
+    def __call__(self, name, encoder=True):
+        full = (self.prefix if encoder else "") + name
+        if full in self.t:
+            return self.t[full]
+        legacy = full.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+        return self.t[legacy]
+
+
+def activation(name):
+    if name == "gelu":
+        return lambda x: F.gelu(x)
+    if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
+        return lambda x: F.gelu(x, approximate="tanh")
+    if name == "relu":
+        return F.relu
+    raise ValueError(name)
+
+
+def forward(directory, ids, mask):
+    with open(os.path.join(directory, "config.json")) as f:
+        cfg = json.load(f)
+    w = Weights(read_checkpoint(directory))
+    eps = cfg.get("layer_norm_eps", 1e-12)
+    heads = cfg["num_attention_heads"]
+    d = cfg["hidden_size"]
+    dh = d // heads
+    act = activation(cfg.get("hidden_act", "gelu"))
+    ids = torch.tensor(ids, dtype=torch.long)
+    mask = torch.tensor(mask, dtype=torch.float64)
+    B, T = ids.shape
+
+    def ln(x, name, encoder=True):
+        return F.layer_norm(x, (d,), w(name + ".weight", encoder), w(name + ".bias", encoder), eps)
+
+    def dense(x, name, encoder=True):
+        return x @ w(name + ".weight", encoder).T + w(name + ".bias", encoder)
+
+    x = (w("embeddings.word_embeddings.weight")[ids]
+         + w("embeddings.position_embeddings.weight")[torch.arange(T)][None]
+         + w("embeddings.token_type_embeddings.weight")[0][None, None])
+    x = ln(x, "embeddings.LayerNorm")
+    extended = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float64).min
+    for layer in range(cfg["num_hidden_layers"]):
+        p = "encoder.layer.%d." % layer
+
+        def split(t):
+            return t.view(B, T, heads, dh).permute(0, 2, 1, 3)
+
+        q = split(dense(x, p + "attention.self.query"))
+        k = split(dense(x, p + "attention.self.key"))
+        v = split(dense(x, p + "attention.self.value"))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(dh) + extended
+        context = (torch.softmax(scores, dim=-1) @ v).permute(0, 2, 1, 3).reshape(B, T, d)
+        a = ln(dense(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+        h = act(dense(a, p + "intermediate.dense"))
+        x = ln(dense(h, p + "output.dense") + a, p + "output.LayerNorm")
+    out = {"last_hidden_state": x}
+    if "cls.predictions.transform.dense.weight" in w.t:
+        h = ln(act(dense(x, "cls.predictions.transform.dense", False)), "cls.predictions.transform.LayerNorm", False)
+        decoder = w.t.get("cls.predictions.decoder.weight", w("embeddings.word_embeddings.weight"))
+        out["logits"] = h @ decoder.T + w.t["cls.predictions.bias"]
+    return out
+
+
+def main():
+    directory, input_path, output_path = sys.argv[1:4]
+    with open(input_path) as f:
+        request = json.load(f)
+    with torch.no_grad():
+        result = forward(directory, request["ids"], request["mask"])
+    payload = {k: {"shape": list(v.shape), "data": v.reshape(-1).tolist()} for k, v in result.items()}
+    with open(output_path, "w") as f:
+        json.dump(payload, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+// mechlens-make-tiny: writes a tiny random checkpoint in Hugging Face layout.
+//   mechlens-make-tiny bert OUT_DIR [--layers N] [--heads N] [--d-model N] [--d-ff N]
+//       [--positions N] [--vocab-size N] [--seed N] [--dtype float32|bfloat16] [--shards N]
+//       [--no-mlm-head] [--untied-decoder] [--bare] [--gamma-beta] [--hidden-act NAME] [--bert-base]
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "mechlens/error.hpp"
+#include "tiny_bert.hpp"
+
+namespace {
+
+const char* const kUsage =
+    "usage: mechlens-make-tiny bert OUT_DIR [options]\n"
+    "  --layers N --heads N --d-model N --d-ff N --positions N --vocab-size N --seed N\n"
+    "  --dtype float32|bfloat16   --shards N (N > 1 writes an index)\n"
+    "  --no-mlm-head (bare encoder)  --untied-decoder  --bare (no 'bert.' prefix)\n"
+    "  --gamma-beta (old LayerNorm names)  --hidden-act NAME\n"
+    "  --bert-base (12 layers, 12 heads, 768, 3072, vocab 30522; later options override)\n";
+
+int to_int(const std::string& flag, const std::string& value) {
+  try {
+    std::size_t used = 0;
+    const int v = std::stoi(value, &used);
+    if (used != value.size()) throw std::invalid_argument(value);
+    return v;
+  } catch (const std::exception&) {
+    mechlens::fail(flag, "expects an integer, got '" + value + "'");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (argc < 3) {
+      std::cerr << kUsage;
+      return 2;
+    }
+    const std::string family = argv[1], out = argv[2];
+    if (family != "bert") mechlens::fail("family", "'" + family + "' is not known (bert)");
+    mechlens::tiny::TinyBertOptions o;
+    for (int i = 3; i < argc; ++i) {
+      const std::string flag = argv[i];
+      const auto value = [&]() -> std::string {
+        if (i + 1 >= argc) mechlens::fail(flag, "needs a value");
+        return argv[++i];
+      };
+      if (flag == "--bert-base") o = mechlens::tiny::TinyBertOptions::bert_base_shaped();
+      else if (flag == "--layers") o.layers = to_int(flag, value());
+      else if (flag == "--heads") o.heads = to_int(flag, value());
+      else if (flag == "--d-model") o.d_model = to_int(flag, value());
+      else if (flag == "--d-ff") o.d_ff = to_int(flag, value());
+      else if (flag == "--positions") o.max_positions = to_int(flag, value());
+      else if (flag == "--vocab-size") o.vocab_size = to_int(flag, value());
+      else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(to_int(flag, value()));
+      else if (flag == "--shards") o.shards = to_int(flag, value());
+      else if (flag == "--dtype") o.dtype = value();
+      else if (flag == "--hidden-act") o.hidden_act = value();
+      else if (flag == "--no-mlm-head") o.with_mlm_head = false;
+      else if (flag == "--untied-decoder") o.untied_decoder = true;
+      else if (flag == "--bare") o.bare_model_prefix = true;
+      else if (flag == "--gamma-beta") o.gamma_beta_names = true;
+      else mechlens::fail(flag, "unknown option\n" + std::string(kUsage));
+    }
+    mechlens::tiny::write_tiny_bert(out, o);
+    std::cout << out << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "mechlens-make-tiny: " << e.what() << "\n";
+    return 1;
+  }
+}
