@@ -176,6 +176,21 @@ TEST(BertLoad, UnsupportedDtypeAndActivationAreErrors) {
   EXPECT_THROW(testing::load_bert(scratch.path("ok"), "float16"), Error);
 }
 
+TEST(BertLoad, Bfloat16ComputeTracksFloat32) {
+  Scratch scratch;
+  tiny::write_tiny_bert(scratch.path("ckpt"), {});
+  auto f32 = testing::load_bert(scratch.path("ckpt"), "float32");
+  auto bf16 = testing::load_bert(scratch.path("ckpt"), "bfloat16");
+  EXPECT_EQ(bf16->options().dtype(), at::kBFloat16);
+  const auto p = testing::prompts(*f32, {"the dog [MASK] .", "a cat"});
+  const at::Tensor a = f32->forward(p.batch, nullptr);
+  const at::Tensor b = bf16->forward(p.batch, nullptr);
+  EXPECT_EQ(b.scalar_type(), at::kBFloat16);
+  EXPECT_FALSE(b.isnan().any().item<bool>());
+  // bf16 keeps ~3 significant digits; the argmax at the mask mostly agrees, the values are close.
+  EXPECT_LT(testing::rel_diff(b, a), 0.1);
+}
+
 TEST(BertEncode, ClsTextSepWithMaskAsAnswer) {
   Scratch scratch;
   auto model = testing::tiny_bert(scratch);
