@@ -142,6 +142,35 @@ TEST_F(HeadAblations, CaptureResidPreResumesToTheSameLogits) {
     EXPECT_LT(testing::rel_diff(model->forward_from(layer, run.resid_pre[layer], p.batch, nullptr), full), kTol);
 }
 
+TEST(HeadAblationHooks, IdentityUsesTheQueryHeadsKvGroupAndExpandsTheBatch) {
+  // Grouped-query geometry (4 query heads share 2 KV heads), driven through
+  // the hook points directly: head h reads KV head h / 2.
+  Geometry g;
+  g.n_layers = 1;
+  g.n_heads = 4;
+  g.n_kv_heads = 2;
+  at::manual_seed(5);
+  const at::Tensor v = at::randn({1, 3, 2, 5});
+  const at::Tensor z = at::randn({1, 3, 4, 5});
+  HookSet hooks;
+  add_head_ablations(hooks, g, {LayerHead{0, 3}, LayerHead{0, 0}, std::nullopt}, HeadAblation::identity);
+  hooks.point("blocks.0.attn.hook_v", v);
+  const at::Tensor out = hooks.point("blocks.0.attn.hook_z", z);
+  ASSERT_EQ(out.sizes(), (std::vector<std::int64_t>{3, 3, 4, 5}));
+  EXPECT_TRUE(at::equal(out[0].select(1, 3), v[0].select(1, 1)));
+  EXPECT_TRUE(at::equal(out[1].select(1, 0), v[0].select(1, 0)));
+  EXPECT_TRUE(at::equal(out[2], z[0]));  // the clean row
+  for (int h : {0, 1, 2}) EXPECT_TRUE(at::equal(out[0].select(1, h), z[0].select(1, h)));
+  for (int h : {1, 2, 3}) EXPECT_TRUE(at::equal(out[1].select(1, h), z[0].select(1, h)));
+  // A batch that is neither 1 nor the number of rows is an error naming the hook.
+  try {
+    hooks.point("blocks.0.attn.hook_z", at::randn({2, 3, 4, 5}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blocks.0.attn.hook_z"), std::string::npos) << e.what();
+  }
+}
+
 TEST(HeadAblationNames, ParseAndPrint) {
   for (HeadAblation kind : kKinds) EXPECT_EQ(parse_head_ablation(to_string(kind)), kind);
   try {
