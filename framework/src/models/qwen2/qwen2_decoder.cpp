@@ -1,0 +1,92 @@
+#include "models/qwen2/qwen2_decoder.hpp"
+
+#include <ATen/ATen.h>
+
+#include "mechlens/error.hpp"
+#include "models/layers/attention.hpp"
+#include "models/layers/rotary_attention.hpp"
+
+namespace mechlens::models::qwen2 {
+
+Qwen2Decoder Qwen2Decoder::load(const checkpoint::Checkpoint& ckpt, const checkpoint::Config& text_config,
+                                const at::TensorOptions& options, const Qwen2Names& names) {
+  Qwen2Config config = Qwen2Config::from(text_config);
+  Qwen2Weights weights = load_qwen2_weights(ckpt, config, options, names);
+  return Qwen2Decoder(std::move(config), std::move(weights));
+}
+
+Geometry Qwen2Decoder::geometry() const {
+  Geometry g;
+  g.n_layers = config_.num_layers;
+  g.n_heads = config_.num_heads;
+  g.n_kv_heads = config_.num_kv_heads;
+  g.d_head = config_.head_dim;
+  g.d_model = config_.hidden_size;
+  g.vocab_size = config_.vocab_size;
+  g.causal = true;
+  return g;
+}
+
+std::vector<std::string> Qwen2Decoder::hook_names() const {
+  static const char* const per_layer[] = {
+      "hook_resid_pre",   "attn.hook_q",       "attn.hook_k",      "attn.hook_v",
+      "attn.hook_rot_q",  "attn.hook_rot_k",   "attn.hook_attn_scores", "attn.hook_pattern",
+      "attn.hook_z",      "hook_attn_out",     "hook_mlp_out",     "hook_resid_post"};
+  std::vector<std::string> names;
+  for (int l = 0; l < config_.num_layers; ++l)
+    for (const char* local : per_layer) names.push_back("blocks." + std::to_string(l) + "." + local);
+  names.push_back("ln_final.hook_normalized");
+  return names;
+}
+
+at::Tensor Qwen2Decoder::embed_tokens(const at::Tensor& ids) const {
+  const at::Tensor on_device = ids.to(weights_.embed_tokens.device(), at::kLong);
+  if (on_device.numel() > 0) {
+    const auto lo = on_device.min().item<std::int64_t>(), hi = on_device.max().item<std::int64_t>();
+    if (lo < 0 || hi >= config_.vocab_size)
+      fail("qwen2", "token id " + std::to_string(lo < 0 ? lo : hi) + " outside the vocabulary of " +
+                        std::to_string(config_.vocab_size));
+  }
+  return at::embedding(weights_.embed_tokens, on_device);
+}
+
+at::Tensor Qwen2Decoder::run_blocks(at::Tensor x, const at::Tensor& attention_mask, int first, int last,
+                                    const HookSet* hooks) const {
+  if (first < 0 || last > config_.num_layers || first > last)
+    fail("qwen2", "blocks [" + std::to_string(first) + ", " + std::to_string(last) + ") out of range");
+  if (first == last) return x;
+  const auto length = x.size(1);
+  const auto heads = config_.num_heads, kv = config_.num_kv_heads, d_head = config_.head_dim;
+  // Causal + padding: with right padding a real query never sees a pad key.
+  const at::Tensor mask = layers::make_attention_mask(attention_mask, length, length, true, x.device());
+  const layers::RotaryTables rotary =
+      layers::rotary_tables(length, d_head, config_.rope_theta, x.scalar_type(), x.device());
+  for (int l = first; l < last; ++l) {
+    const Qwen2LayerWeights& w = weights_.layers[l];
+    const HookScope scope(hooks, "blocks." + std::to_string(l) + ".");
+    x = scope("hook_resid_pre", std::move(x));
+    const at::Tensor h = w.input_layernorm(x);
+    // Sizes from the tensor at hand: a write hook may have changed the batch.
+    const auto split = [](const at::Tensor& t, std::int64_t n, std::int64_t d) {
+      return t.view({t.size(0), t.size(1), n, d});
+    };
+    at::Tensor z = layers::rotary_attention(split(w.q_proj(h), heads, d_head), split(w.k_proj(h), kv, d_head),
+                                            split(w.v_proj(h), kv, d_head), rotary, mask, scope.sub("attn."));
+    at::Tensor attn_out = w.o_proj(z.reshape({z.size(0), z.size(1), heads * d_head}));
+    attn_out = scope("hook_attn_out", std::move(attn_out));
+    x = x + attn_out;
+    at::Tensor mlp_out = w.mlp(w.post_attention_layernorm(x));
+    mlp_out = scope("hook_mlp_out", std::move(mlp_out));
+    x = x + mlp_out;
+    x = scope("hook_resid_post", std::move(x));
+  }
+  return x;
+}
+
+at::Tensor Qwen2Decoder::unembed(const at::Tensor& residual, const HookSet* hooks) const {
+  at::Tensor h = weights_.norm(residual);
+  h = HookScope(hooks, "")("ln_final.hook_normalized", std::move(h));
+  return weights_.lm_head(h);
+}
+
+}  // namespace mechlens::models::qwen2

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""Independent reference for mechlens' Qwen2 decoder (and the language model
+of LLaVA-OneVision), in float64.
+
+Reads the checkpoint directory itself (safetensors parsed by hand: 8-byte
+little-endian header length, JSON header, raw bytes) and runs the forward
+pass of Qwen2ForCausalLM as transformers/models/qwen2/modeling_qwen2.py
+describes it:
+
+  x = embed_tokens[ids]
+  per layer:  h = rmsnorm(x) * w_in          rmsnorm(x) = x / sqrt(mean(x^2) + eps)
+              q, k, v = h Wq^T + bq, h Wk^T + bk, h Wv^T + bv     (KV heads < query heads)
+              q, k = q cos + rotate_half(q) sin, ...              rotate_half(x) = [-x2, x1]
+                     inv_freq = 1 / theta^(2i/dh), angle = pos * inv_freq, cos/sin of cat(angle, angle)
+              k, v repeated so query head h reads KV head h // (H / KV)
+              scores = q k^T / sqrt(dh) + causal & padding mask (finfo.min)
+              x = x + softmax(scores) v Wo^T
+              x = x + down(silu(gate(rmsnorm(x) * w_post)) * up(...))
+  logits = (rmsnorm(x) * w_norm) @ lm_head^T   (lm_head = embed_tokens when tied)
+
+usage: qwen2_reference.py CHECKPOINT_DIR INPUT.json OUTPUT.json
+  INPUT.json  {"ids": [[...]], "mask": [[1, 1, 0, ...]], "layout": "qwen2" | "llava"}
+  OUTPUT.json {"logits": {...}, "resid_post_0": {...}, ...}  each {"shape": [...], "data": [...]}
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        arr = np.frombuffer(raw[base + begin:base + end], dtype=DTYPES[info["dtype"]])
+        if info["dtype"] == "BF16":  # bfloat16 = the high 16 bits of a float32
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        out[name] = torch.from_numpy(arr.astype(np.float64).reshape(info["shape"]))
+    return out
+
+
+def read_checkpoint(directory):
+    index = os.path.join(directory, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    tensors = {}
+    for name in files:
+        tensors.update(read_safetensors(os.path.join(directory, name)))
+    return tensors
+
+
+def rms_norm(x, weight, eps):
+    return weight * (x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps))
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def language_model_names(tensors):
+    """(prefix, lm_head name) for the three layouts."""
+    for prefix, head in (("model.", "lm_head.weight"),
+                         ("language_model.model.", "language_model.lm_head.weight"),
+                         ("model.language_model.", "lm_head.weight")):
+        if prefix + "embed_tokens.weight" in tensors:
+            return prefix, head
+    raise KeyError("no embed_tokens")
+
+
+def qwen2_forward(tensors, cfg, embeds, mask, out):
+    """Qwen2 decoder on input embeddings [B, T, D]; fills `out` with resid_post_L and logits."""
+    prefix, head_name = language_model_names(tensors)
+    w = lambda name: tensors[prefix + name]
+    H = cfg["num_attention_heads"]
+    KV = cfg.get("num_key_value_heads", H)
+    D = cfg["hidden_size"]
+    dh = cfg.get("head_dim", D // H)
+    eps = cfg.get("rms_norm_eps", 1e-6)
+    theta = cfg.get("rope_theta", 10000.0)
+    B, T, _ = embeds.shape
+
+    inv_freq = 1.0 / (theta ** (torch.arange(0, dh, 2, dtype=torch.float64) / dh))
+    angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
+    emb = torch.cat((angles, angles), dim=-1)
+    cos, sin = emb.cos()[None, None], emb.sin()[None, None]  # [1, 1, T, dh]
+
+    mask = torch.tensor(mask, dtype=torch.bool)
+    allowed = torch.tril(torch.ones(T, T, dtype=torch.bool))[None, None] & mask[:, None, None, :]
+    additive = torch.zeros(B, 1, T, T, dtype=torch.float64).masked_fill(~allowed, torch.finfo(torch.float64).min)
+
+    x = embeds
+    for layer in range(cfg["num_hidden_layers"]):
+        p = "layers.%d." % layer
+        h = rms_norm(x, w(p + "input_layernorm.weight"), eps)
+        q = (h @ w(p + "self_attn.q_proj.weight").T + w(p + "self_attn.q_proj.bias")).view(B, T, H, dh).transpose(1, 2)
+        k = (h @ w(p + "self_attn.k_proj.weight").T + w(p + "self_attn.k_proj.bias")).view(B, T, KV, dh).transpose(1, 2)
+        v = (h @ w(p + "self_attn.v_proj.weight").T + w(p + "self_attn.v_proj.bias")).view(B, T, KV, dh).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = k.repeat_interleave(H // KV, dim=1)
+        v = v.repeat_interleave(H // KV, dim=1)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(dh) + additive
+        z = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, H * dh)
+        x = x + z @ w(p + "self_attn.o_proj.weight").T
+        h = rms_norm(x, w(p + "post_attention_layernorm.weight"), eps)
+        gate = h @ w(p + "mlp.gate_proj.weight").T
+        up = h @ w(p + "mlp.up_proj.weight").T
+        x = x + (F.silu(gate) * up) @ w(p + "mlp.down_proj.weight").T
+        out["resid_post_%d" % layer] = x
+    tied = cfg.get("tie_word_embeddings", False) or head_name not in tensors
+    head = w("embed_tokens.weight") if tied else tensors[head_name]
+    out["logits"] = rms_norm(x, w("norm.weight"), eps) @ head.T
+    return out
+
+
+def embed_tokens(tensors, ids):
+    prefix, _ = language_model_names(tensors)
+    return tensors[prefix + "embed_tokens.weight"][torch.tensor(ids, dtype=torch.long)]
+
+
+def main():
+    directory, input_path, output_path = sys.argv[1:4]
+    with open(input_path) as f:
+        request = json.load(f)
+    with open(os.path.join(directory, "config.json")) as f:
+        cfg = json.load(f)
+    tensors = read_checkpoint(directory)
+    with torch.no_grad():
+        out = {}
+        qwen2_forward(tensors, cfg.get("text_config", cfg), embed_tokens(tensors, request["ids"]), request["mask"], out)
+    payload = {k: {"shape": list(v.shape), "data": v.reshape(-1).tolist()} for k, v in out.items()}
+    with open(output_path, "w") as f:
+        json.dump(payload, f)
+
+
+if __name__ == "__main__":
+    main()
