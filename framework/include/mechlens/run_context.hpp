@@ -24,6 +24,18 @@ class Progress {
   virtual void update(const std::string& stage, std::int64_t done, std::int64_t total) = 0;
 };
 
+// Pictures a person looks at, written as PNG files beside the archive
+// (<archive stem>_figures/<run>/<analysis>/<name>.png). Plugins never open
+// files themselves: they hand the data here.
+class Figures {
+ public:
+  virtual ~Figures() = default;
+  // A rows x cols heat map (row-major values; NaN = not computed).
+  virtual void heatmap(const std::string& name, const std::string& title, int rows, int cols,
+                       const std::vector<double>& values, const std::string& row_label = "layer",
+                       const std::string& col_label = "head") = 0;
+};
+
 struct RunContext {
   const Model& model;
   const std::vector<EncodedInput>& inputs;
@@ -34,6 +46,7 @@ struct RunContext {
   // Summary lines a person should see at the end of the run
   // ("largest sensitivity: layer 1 head 2").
   std::vector<std::string>& findings;
+  Figures& figures;
 };
 
 }  // namespace mechlens
