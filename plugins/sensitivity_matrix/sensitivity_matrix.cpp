@@ -91,6 +91,7 @@ class SensitivityMatrix : public Analysis {
     ctx.results.write_strings("baseline_token_str", top_string, "input");
     ctx.results.set_attr("ablation", ctx.params.get<std::string>("ablation"));
     report(ctx, metrics.front(), values.at(metrics.front()), n_inputs, g);
+    for (const auto& m : metrics) draw(ctx, m, values.at(m), g);
   }
 
  private:
@@ -123,6 +124,22 @@ class SensitivityMatrix : public Analysis {
                            std::int64_t n_inputs, const Geometry& g) {
     ArrayRef array{ElementType::f64, {n_inputs, g.n_layers, g.n_heads}, v.data()};
     ctx.results.write(metric, array, {"input", "layer", "head"});
+  }
+
+  // Seed 000's picture: layers x heads, one per input, and the mean over inputs.
+  static void draw(RunContext& ctx, const std::string& metric, const std::vector<double>& v, const Geometry& g) {
+    const std::size_t cells = static_cast<std::size_t>(g.n_layers) * g.n_heads;
+    const std::string how = " (" + ctx.params.get<std::string>("ablation") + " ablation)";
+    std::vector<double> mean(cells, 0.0);
+    for (std::size_t i = 0; i < ctx.inputs.size(); ++i) {
+      const std::vector<double> one(v.begin() + i * cells, v.begin() + (i + 1) * cells);
+      const std::string& id = ctx.inputs[i].spec.id;
+      ctx.figures.heatmap(metric + "_" + id, metric + how + ", input " + id, g.n_layers, g.n_heads, one);
+      for (std::size_t c = 0; c < cells; ++c) mean[c] += one[c] / static_cast<double>(ctx.inputs.size());
+    }
+    if (ctx.inputs.size() > 1)
+      ctx.figures.heatmap(metric + "_mean", metric + how + ", mean of " + std::to_string(ctx.inputs.size()) + " inputs",
+                          g.n_layers, g.n_heads, mean);
   }
 
   // The finding a person reads first: which head matters most, on average.
