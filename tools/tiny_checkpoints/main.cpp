@@ -8,6 +8,8 @@
 
 #include "mechlens/error.hpp"
 #include "tiny_bert.hpp"
+#include "tiny_llava_onevision.hpp"
+#include "tiny_qwen2.hpp"
 
 namespace {
 
@@ -17,7 +19,10 @@ const char* const kUsage =
     "  --dtype float32|bfloat16   --shards N (N > 1 writes an index)\n"
     "  --no-mlm-head (bare encoder)  --untied-decoder  --bare (no 'bert.' prefix)\n"
     "  --gamma-beta (old LayerNorm names)  --hidden-act NAME\n"
-    "  --bert-base (12 layers, 12 heads, 768, 3072, vocab 30522; later options override)\n";
+    "  --bert-base (12 layers, 12 heads, 768, 3072, vocab 30522; later options override)\n"
+    "usage: mechlens-make-tiny qwen2 OUT_DIR [--layers N] [--seed N] [--dtype float32|bfloat16] [--untied]\n"
+    "  [--qwen2-0.5b (24 layers, d 896, 14 heads / 2 KV, FFN 4864, vocab 151936)]\n"
+    "usage: mechlens-make-tiny llava_onevision OUT_DIR [--seed N] [--dtype float32|bfloat16] [--newer-layout]\n";
 
 int to_int(const std::string& flag, const std::string& value) {
   try {
@@ -28,6 +33,29 @@ int to_int(const std::string& flag, const std::string& value) {
   } catch (const std::exception&) {
     mechlens::fail(flag, "expects an integer, got '" + value + "'");
   }
+}
+
+// qwen2 and llava_onevision (tiny_qwen2.hpp, tiny_llava_onevision.hpp).
+int write_decoder_family(const std::string& family, const std::string& out, int argc, char** argv) {
+  mechlens::tiny::TinyLlavaOptions o;
+  for (int i = 3; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) mechlens::fail(flag, "needs a value");
+      return argv[++i];
+    };
+    if (flag == "--qwen2-0.5b") o.text = mechlens::tiny::TinyQwen2Options::qwen2_0_5b_shaped();
+    else if (flag == "--layers") o.text.layers = to_int(flag, value());
+    else if (flag == "--seed") o.text.seed = o.seed = static_cast<std::uint64_t>(to_int(flag, value()));
+    else if (flag == "--dtype") o.text.dtype = o.dtype = value();
+    else if (flag == "--untied") o.text.tie_word_embeddings = false;
+    else if (flag == "--newer-layout") o.newer_layout = true;
+    else mechlens::fail(flag, "unknown option\n" + std::string(kUsage));
+  }
+  if (family == "qwen2") mechlens::tiny::write_tiny_qwen2(out, o.text);
+  else mechlens::tiny::write_tiny_llava_onevision(out, o);
+  std::cout << out << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -43,7 +71,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     const std::string family = argv[1], out = argv[2];
-    if (family != "bert") mechlens::fail("family", "'" + family + "' is not known (bert)");
+    if (family == "qwen2" || family == "llava_onevision") return write_decoder_family(family, out, argc, argv);
+    if (family != "bert") mechlens::fail("family", "'" + family + "' is not known (bert, qwen2, llava_onevision)");
     mechlens::tiny::TinyBertOptions o;
     for (int i = 3; i < argc; ++i) {
       const std::string flag = argv[i];

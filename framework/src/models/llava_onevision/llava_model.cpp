@@ -1,0 +1,112 @@
+#include "models/llava_onevision/llava_model.hpp"
+
+#include <ATen/ATen.h>
+
+#include "mechlens/error.hpp"
+
+namespace mechlens::models::llava_onevision {
+
+std::vector<std::string> LlavaOnevisionModel::hook_names() const {
+  std::vector<std::string> names = {"hook_embed", "hook_inputs_embeds"};
+  for (auto& n : decoder_.hook_names()) names.push_back(std::move(n));
+  for (auto& n : tower_.hook_names()) names.push_back(std::move(n));
+  names.push_back("vision.hook_features");
+  names.push_back("vision.hook_projected");
+  return names;
+}
+
+PackLayout LlavaOnevisionModel::pack_layout_for(int height, int width) const {
+  return pack_layout({height, width}, config_.grid_pinpoints, config_.vision.image_size, config_.vision.patch_size,
+                     config_.max_num_patches);
+}
+
+std::vector<at::Tensor> LlavaOnevisionModel::image_features_batch(const std::vector<const EncodedInput*>& images,
+                                                                  const HookSet* hooks) const {
+  // get_image_features: every crop of every image through the tower at once,
+  // hidden_states[vision_feature_layer], the select strategy, the projector,
+  // then split per image and packed.
+  std::vector<at::Tensor> pixels;
+  std::vector<PackLayout> layouts;
+  for (const EncodedInput* in : images) {
+    const auto& extras = in->extras;
+    if (!extras.count("pixel_values") || !extras.count("image_size"))
+      fail("input '" + in->spec.id + "'", "has image tokens but no pixel_values/image_size (was it encoded by this adapter?)");
+    const at::Tensor size = extras.at("image_size").to(at::kLong);
+    const PackLayout layout = pack_layout_for(static_cast<int>(size[0].item<std::int64_t>()),
+                                              static_cast<int>(size[1].item<std::int64_t>()));
+    const at::Tensor& pv = extras.at("pixel_values");
+    if (pv.dim() != 4 || pv.size(0) != 1 + layout.tiles())
+      fail("input '" + in->spec.id + "'", "pixel_values of shape " + std::string(c10::str(pv.sizes())) + ", expected " +
+                                              std::to_string(1 + layout.tiles()) + " crops (base + " +
+                                              std::to_string(layout.tiles()) + " tiles)");
+    pixels.push_back(pv);
+    layouts.push_back(layout);
+  }
+  const at::Tensor all = at::cat(pixels, 0).to(options_);
+  std::vector<at::Tensor> states = tower_.hidden_states(all, config_.feature_layers, hooks);
+  at::Tensor selected = states.size() == 1 ? states[0] : at::cat(states, -1);
+  if (config_.select_strategy == "default") selected = selected.narrow(1, 1, selected.size(1) - 1);
+  selected = HookScope(hooks, "")("vision.hook_features", std::move(selected));
+  at::Tensor projected = HookScope(hooks, "")("vision.hook_projected", projector_(selected));
+
+  std::vector<at::Tensor> out;
+  std::int64_t offset = 0;
+  for (const PackLayout& layout : layouts) {
+    const std::int64_t n = 1 + layout.tiles();
+    out.push_back(pack_image_features(projected.narrow(0, offset, n), layout, image_newline_));
+    offset += n;
+  }
+  return out;
+}
+
+at::Tensor LlavaOnevisionModel::image_features(const at::Tensor& pixels, int height, int width,
+                                               const HookSet* hooks) const {
+  EncodedInput in;
+  in.extras["pixel_values"] = pixels;
+  in.extras["image_size"] = at::tensor(std::vector<std::int64_t>{height, width}, at::kLong);
+  return image_features_batch({&in}, hooks)[0];
+}
+
+at::Tensor LlavaOnevisionModel::embed(const Batch& batch, const HookSet* hooks) const {
+  const at::Tensor ids = batch.ids.to(options_.device(), at::kLong);
+  at::Tensor x = decoder_.embed_tokens(ids);
+  x = HookScope(hooks, "")("hook_embed", std::move(x));
+
+  // Rows with image placeholders get the image's packed features there, in
+  // order (get_placeholder_mask + masked_scatter).
+  const at::Tensor is_image = ids.eq(config_.image_token_id);
+  std::vector<const EncodedInput*> images;
+  std::vector<std::int64_t> rows;
+  for (std::int64_t b = 0; b < ids.size(0); ++b) {
+    if (!is_image[b].any().item<bool>()) continue;
+    if (static_cast<std::size_t>(b) >= batch.inputs.size() || !batch.inputs[b])
+      fail("llava_onevision", "batch row " + std::to_string(b) + " has image tokens but no encoded input");
+    images.push_back(batch.inputs[b]);
+    rows.push_back(b);
+  }
+  if (!images.empty()) {
+    const std::vector<at::Tensor> features = image_features_batch(images, hooks);
+    if (x.size(0) != ids.size(0)) fail("hook_embed", "a write hook changed the batch; images cannot be placed");
+    x = x.clone();  // never write into a tensor a hook may still hold
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const at::Tensor positions = is_image[rows[i]].nonzero().squeeze(1);
+      if (positions.size(0) != features[i].size(0))
+        fail("input '" + images[i]->spec.id + "'", "image features and image tokens do not match: " +
+                                                       std::to_string(positions.size(0)) + " tokens, " +
+                                                       std::to_string(features[i].size(0)) + " features");
+      x[rows[i]].index_copy_(0, positions, features[i].to(x.scalar_type()));
+    }
+  }
+  return HookScope(hooks, "")("hook_inputs_embeds", std::move(x));
+}
+
+at::Tensor LlavaOnevisionModel::run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
+                                           const HookSet* hooks) const {
+  return decoder_.run_blocks(std::move(residual), batch.attention_mask, first, last, hooks);
+}
+
+at::Tensor LlavaOnevisionModel::unembed(const at::Tensor& residual, const HookSet* hooks) const {
+  return decoder_.unembed(residual, hooks);
+}
+
+}  // namespace mechlens::models::llava_onevision

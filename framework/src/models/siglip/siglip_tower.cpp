@@ -1,0 +1,109 @@
+#include "models/siglip/siglip_tower.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "mechlens/error.hpp"
+#include "models/layers/activations.hpp"
+#include "models/layers/attention.hpp"
+
+namespace mechlens::models::siglip {
+// modeling_siglip.py: SiglipVisionEmbeddings, SiglipEncoderLayer, SiglipAttention, SiglipMLP.
+
+SiglipTower SiglipTower::load(const checkpoint::Checkpoint& ckpt, const SiglipConfig& config, int n_layers,
+                              const at::TensorOptions& options, const std::string& prefix) {
+  if (n_layers < 0 || n_layers > config.num_layers)
+    fail(ckpt.directory(), "vision tower: " + std::to_string(n_layers) + " layers asked of " +
+                               std::to_string(config.num_layers));
+  SiglipTower t;
+  t.config_ = config;
+  const std::int64_t D = config.hidden_size, F = config.intermediate_size, P = config.patch_size;
+  const std::string e = prefix + "embeddings.";
+  t.patch_weight = ckpt.load(e + "patch_embedding.weight", {D, config.num_channels, P, P}, options)
+                       .reshape({D, config.num_channels * P * P});
+  t.patch_bias = ckpt.load(e + "patch_embedding.bias", {D}, options);
+  t.position_embedding = ckpt.load(e + "position_embedding.weight", {config.num_patches(), D}, options);
+  for (int l = 0; l < n_layers; ++l) {
+    const std::string b = prefix + "encoder.layers." + std::to_string(l) + ".";
+    const auto linear = [&](const std::string& name, std::int64_t out, std::int64_t in) {
+      return layers::Linear{ckpt.load(b + name + ".weight", {out, in}, options), ckpt.load(b + name + ".bias", {out}, options)};
+    };
+    const auto norm = [&](const std::string& name) {
+      return layers::LayerNorm{ckpt.load(b + name + ".weight", {D}, options), ckpt.load(b + name + ".bias", {D}, options),
+                               config.layer_norm_eps};
+    };
+    SiglipLayerWeights w;
+    w.layer_norm1 = norm("layer_norm1");
+    w.q_proj = linear("self_attn.q_proj", D, D);
+    w.k_proj = linear("self_attn.k_proj", D, D);
+    w.v_proj = linear("self_attn.v_proj", D, D);
+    w.out_proj = linear("self_attn.out_proj", D, D);
+    w.layer_norm2 = norm("layer_norm2");
+    w.fc1 = linear("mlp.fc1", F, D);
+    w.fc2 = linear("mlp.fc2", D, F);
+    t.layers_.push_back(std::move(w));
+  }
+  return t;
+}
+
+std::vector<std::string> siglip_unused_tensors(const std::string& prefix, int loaded_layers, int total_layers) {
+  std::vector<std::string> globs = {prefix + "post_layernorm.*", prefix + "head.*", prefix + "embeddings.position_ids"};
+  for (int l = loaded_layers; l < total_layers; ++l) globs.push_back(prefix + "encoder.layers." + std::to_string(l) + ".*");
+  return globs;
+}
+
+std::vector<std::string> SiglipTower::hook_names() const {
+  static const char* const per_layer[] = {"hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v",
+                                          "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z",
+                                          "hook_attn_out", "hook_mlp_out", "hook_resid_post"};
+  std::vector<std::string> names = {"vision.hook_embed"};
+  for (int l = 0; l < loaded_layers(); ++l)
+    for (const char* local : per_layer) names.push_back("vision.blocks." + std::to_string(l) + "." + local);
+  return names;
+}
+
+std::vector<at::Tensor> SiglipTower::hidden_states(const at::Tensor& pixels, const std::vector<int>& indices,
+                                                   const HookSet* hooks) const {
+  const int last = indices.empty() ? 0 : *std::max_element(indices.begin(), indices.end());
+  if (!indices.empty() && (*std::min_element(indices.begin(), indices.end()) < 0 || last > loaded_layers()))
+    fail("vision tower", "hidden state index outside [0, " + std::to_string(loaded_layers()) + "]");
+  const std::int64_t N = pixels.size(0), C = config_.num_channels, P = config_.patch_size, G = config_.grid();
+  if (pixels.dim() != 4 || pixels.size(1) != C || pixels.size(2) < G * P || pixels.size(3) < G * P)
+    fail("vision tower", "pixel values of shape " + std::string(c10::str(pixels.sizes())) + ", expected [N, " +
+                             std::to_string(C) + ", " + std::to_string(config_.image_size) + ", " +
+                             std::to_string(config_.image_size) + "]");
+  // Conv2d(kernel = stride = P, padding "valid") == a matmul over the G x G patches,
+  // each flattened (channel, y, x) like the kernel; patches in row-major order
+  // as patch_embeds.flatten(2).transpose(1, 2).
+  const at::Tensor x_pix = pixels.to(patch_weight.scalar_type()).narrow(2, 0, G * P).narrow(3, 0, G * P);
+  const at::Tensor patches =
+      x_pix.reshape({N, C, G, P, G, P}).permute({0, 2, 4, 1, 3, 5}).reshape({N, G * G, C * P * P});
+  at::Tensor x = at::linear(patches, patch_weight, patch_bias) + position_embedding;
+  x = HookScope(hooks, "")("vision.hook_embed", std::move(x));
+
+  std::vector<at::Tensor> states(last + 1);
+  states[0] = x;
+  const auto heads = config_.num_heads, d_head = config_.head_dim(), D = config_.hidden_size;
+  for (int l = 0; l < last; ++l) {
+    const SiglipLayerWeights& w = layers_[l];
+    const HookScope scope(hooks, "vision.blocks." + std::to_string(l) + ".");
+    x = scope("hook_resid_pre", std::move(x));
+    const at::Tensor h = w.layer_norm1(x);
+    const auto split = [&](const at::Tensor& t) { return t.view({t.size(0), t.size(1), heads, d_head}); };
+    // Bidirectional, no padding: no mask at all.
+    at::Tensor z = layers::attention(split(w.q_proj(h)), split(w.k_proj(h)), split(w.v_proj(h)), at::Tensor(),
+                                     scope.sub("attn."));
+    at::Tensor attn_out = scope("hook_attn_out", w.out_proj(z.reshape({z.size(0), z.size(1), D})));
+    x = x + attn_out;
+    at::Tensor mlp_out = scope("hook_mlp_out", w.fc2(layers::activate(config_.hidden_act, w.fc1(w.layer_norm2(x)))));
+    x = x + mlp_out;
+    x = scope("hook_resid_post", std::move(x));
+    states[l + 1] = x;
+  }
+  std::vector<at::Tensor> out;
+  for (int i : indices) out.push_back(states[i]);
+  return out;
+}
+
+}  // namespace mechlens::models::siglip

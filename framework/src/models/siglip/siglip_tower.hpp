@@ -1,0 +1,65 @@
+#pragma once
+// The SigLIP vision transformer (SiglipVisionTransformer in
+// transformers/models/siglip/modeling_siglip.py) up to the hidden state an
+// adapter asks for:
+//   embeddings = Conv2d(patch, stride patch)(pixels) flattened row-major + position_embedding
+//                (learned, one per patch; no class token)
+//   per layer (pre-LN): x = x + out_proj(attn(layer_norm1(x)))   bidirectional, q/k/v/out with bias
+//                       x = x + fc2(gelu_tanh(fc1(layer_norm2(x))))
+// hidden_states[0] is the embedding output, hidden_states[i] the output of
+// layer i; post_layernorm is not applied to them (LLaVA reads hidden_states,
+// not last_hidden_state), so it is never loaded.
+//
+// Hook points, batch = crops: vision.hook_embed [N, P, D]; per layer
+// vision.blocks.L.{hook_resid_pre, attn.hook_q, attn.hook_k, attn.hook_v,
+// attn.hook_attn_scores, attn.hook_pattern, attn.hook_z, hook_attn_out,
+// hook_mlp_out, hook_resid_post}.
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "checkpoint/checkpoint.hpp"
+#include "mechlens/hooks.hpp"
+#include "models/layers/linear.hpp"
+#include "models/layers/norms.hpp"
+#include "models/siglip/siglip_config.hpp"
+
+namespace mechlens::models::siglip {
+
+struct SiglipLayerWeights {
+  layers::LayerNorm layer_norm1, layer_norm2;
+  layers::Linear q_proj, k_proj, v_proj, out_proj, fc1, fc2;
+};
+
+class SiglipTower {
+ public:
+  SiglipTower() = default;
+  // Loads the embeddings and the first `n_layers` encoder layers under
+  // `prefix` ("vision_tower.vision_model." or "model.vision_tower.vision_model.").
+  static SiglipTower load(const checkpoint::Checkpoint& ckpt, const SiglipConfig& config, int n_layers,
+                          const at::TensorOptions& options, const std::string& prefix);
+
+  const SiglipConfig& config() const { return config_; }
+  int loaded_layers() const { return static_cast<int>(layers_.size()); }
+  std::vector<std::string> hook_names() const;
+
+  // pixels [N, C, S, S] (any float dtype; cast to the weights' dtype as HF
+  // does) → the hidden states at `indices` (HF hidden_states indexing:
+  // 0 = embeddings, i = after layer i; all must be <= loaded_layers()).
+  std::vector<at::Tensor> hidden_states(const at::Tensor& pixels, const std::vector<int>& indices,
+                                        const HookSet* hooks) const;
+
+ private:
+  SiglipConfig config_;
+  at::Tensor patch_weight;  // [D, C*P*P] (the conv kernel flattened: a stride-P conv is a matmul over patches)
+  at::Tensor patch_bias;    // [D]
+  at::Tensor position_embedding;  // [P, D]
+  std::vector<SiglipLayerWeights> layers_;
+};
+
+// Checkpoint tensors under `prefix` the LLaVA features never use (the
+// post-layernorm, the pooling head, layers after the feature layer).
+std::vector<std::string> siglip_unused_tensors(const std::string& prefix, int loaded_layers, int total_layers);
+
+}  // namespace mechlens::models::siglip
