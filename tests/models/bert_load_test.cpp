@@ -100,7 +100,8 @@ TEST(BertLoad, PoolerAndNspHeadAreIgnored) {
   Scratch scratch;
   tiny::TinyBertOptions o;
   o.with_pooler = true;
-  o.extra = {"cls.seq_relationship.weight", "cls.seq_relationship.bias", "bert.embeddings.position_ids"};
+  o.extra = {"cls.seq_relationship.weight", "cls.seq_relationship.bias", "bert.embeddings.position_ids",
+             "cls.predictions.decoder.bias"};
   EXPECT_NO_THROW(testing::tiny_bert(scratch, o));
 }
 
