@@ -1,12 +1,10 @@
-// Binds the adapter's tokenizer and image-processor interfaces to the
+// Binds the adapter's image-processor interface to the
 // framework's implementations.
 #include "models/llava_onevision/llava_inputs.hpp"
 
 #include "mechlens/error.hpp"
 
 namespace mechlens::models::llava_onevision {
-
-std::shared_ptr<const LlavaTokenizer> load_llava_tokenizer(const std::string&) { return nullptr; }
 
 std::shared_ptr<const LlavaImageProcessor> load_llava_processor(const std::string&, const LlavaConfig&) { return nullptr; }
 

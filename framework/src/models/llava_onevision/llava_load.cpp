@@ -5,6 +5,7 @@
 #include "mechlens/error.hpp"
 #include "models/llava_onevision/llava_inputs.hpp"
 #include "models/llava_onevision/llava_model.hpp"
+#include "models/qwen2/qwen2_tokenizer.hpp"
 
 namespace mechlens::models::llava_onevision {
 namespace {
@@ -40,7 +41,7 @@ std::unique_ptr<LlavaOnevisionModel> LlavaOnevisionModel::load(const LoadOptions
   m->image_newline_ = ckpt.load(layout.image_newline, {m->config_.text.hidden_size}, m->options_);
   ckpt.require_all_used(siglip::siglip_unused_tensors(layout.vision_tower, vision_layers, m->config_.vision.num_layers));
 
-  m->tokenizer_ = load_llava_tokenizer(options.path);
+  m->tokenizer_ = std::make_shared<tokenize::BytePairEncoding>(qwen2::load_qwen2_tokenizer(options.path));
   m->processor_ = load_llava_processor(options.path, m->config_);
   m->identity_ = ckpt.identity("hf-llava-onevision");
   return m;

@@ -25,10 +25,10 @@
 #include "models/qwen2/qwen2_decoder.hpp"
 #include "models/registry.hpp"
 #include "models/siglip/siglip_tower.hpp"
+#include "tokenize/bpe.hpp"
 
 namespace mechlens::models::llava_onevision {
 
-class LlavaTokenizer;
 class LlavaImageProcessor;
 
 class LlavaOnevisionModel final : public Model {
@@ -57,6 +57,7 @@ class LlavaOnevisionModel final : public Model {
   const LlavaConfig& config() const { return config_; }
   const qwen2::Qwen2Decoder& decoder() const { return decoder_; }
   const LlavaLayout& layout() const { return *layout_; }
+  const tokenize::BytePairEncoding& tokenizer() const { return *tokenizer_; }
   // The packing of an image of this (height, width) under this checkpoint's config.
   PackLayout pack_layout_for(int height, int width) const;
   // Projected, packed features of one image: pixels [1 + tiles, 3, S, S] → [tokens, D].
@@ -76,7 +77,7 @@ class LlavaOnevisionModel final : public Model {
   siglip::SiglipTower tower_;
   Projector projector_;
   at::Tensor image_newline_;  // [D]
-  std::shared_ptr<const LlavaTokenizer> tokenizer_;
+  std::shared_ptr<const tokenize::BytePairEncoding> tokenizer_;
   std::shared_ptr<const LlavaImageProcessor> processor_;
   at::TensorOptions options_;
   CheckpointIdentity identity_;

@@ -43,14 +43,15 @@ EncodedInput LlavaOnevisionModel::encode(const InputSpec& input) const {
   const bool with_image = input.image.has_value();
   const PromptParts parts = prompt_parts(input.text, with_image);
   // HF tokenizes the whole prompt at once; that is what the model sees.
-  std::vector<std::int64_t> ids = tokenizer_->encode(parts.head + parts.text + parts.tail);
+  std::vector<std::int64_t> ids = tokenizer_->encode(parts.head + parts.text + parts.tail).ids;
 
   // Annotations: the user's text is "text" when tokenizing the parts alone
   // gives the same ids (it does unless BPE merges across a boundary); the
   // rest is template ("special"); <image> tokens are image tokens.
   std::vector<TokenAnnotation> annotations(ids.size(), TokenAnnotation{Modality::special});
   {
-    const auto head = tokenizer_->encode(parts.head), text = tokenizer_->encode(parts.text), tail = tokenizer_->encode(parts.tail);
+    const auto head = tokenizer_->encode(parts.head).ids, text = tokenizer_->encode(parts.text).ids,
+               tail = tokenizer_->encode(parts.tail).ids;
     std::vector<std::int64_t> joined = head;
     joined.insert(joined.end(), text.begin(), text.end());
     joined.insert(joined.end(), tail.begin(), tail.end());
@@ -110,10 +111,12 @@ EncodedInput LlavaOnevisionModel::encode_raw(const std::string& text) const {
   if (!tokenizer_) fail("llava_onevision", "no tokenizer loaded");
   EncodedInput out;
   out.spec.text = text;
-  out.ids = tokenizer_->encode(text);
+  out.ids = tokenizer_->encode(text).ids;
   for (std::int64_t id : out.ids) {
     out.tokens.push_back(token_string(id));
-    out.annotations.push_back({id == config_.image_token_id ? Modality::image : Modality::text});
+    out.annotations.push_back({id == config_.image_token_id ? Modality::image
+                               : tokenizer_->is_special(id) ? Modality::special
+                                                            : Modality::text});
   }
   out.answer_position = static_cast<std::int64_t>(out.ids.size()) - 1;
   return out;

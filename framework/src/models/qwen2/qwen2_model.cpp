@@ -1,0 +1,84 @@
+#include "models/qwen2/qwen2_model.hpp"
+
+#include <ATen/ATen.h>
+
+#include "mechlens/error.hpp"
+#include "models/qwen2/qwen2_tokenizer.hpp"
+
+namespace mechlens::models::qwen2 {
+namespace {
+
+at::ScalarType parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "fp32") return at::kFloat;
+  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
+  if (name == "float64" || name == "fp64") return at::kDouble;
+  fail("model.dtype", "'" + name + "' is not supported for qwen2 (float32, bfloat16, float64)");
+}
+
+}  // namespace
+
+std::unique_ptr<Qwen2Model> Qwen2Model::load(const LoadOptions& options) {
+  std::unique_ptr<Qwen2Model> m(new Qwen2Model());
+  m->options_ = at::TensorOptions().dtype(parse_dtype(options.dtype)).device(at::Device(options.device));
+  m->ckpt_ = std::make_shared<checkpoint::Checkpoint>(checkpoint::Checkpoint::open(options.path));
+  const auto& ckpt = *m->ckpt_;
+  m->decoder_ = Qwen2Decoder::load(ckpt, ckpt.config(), m->options_, {"model.", {"lm_head.weight"}});
+  ckpt.require_all_used();
+  m->tokenizer_ = std::make_shared<tokenize::BytePairEncoding>(load_qwen2_tokenizer(options.path));
+  m->identity_ = ckpt.identity("hf-qwen2");
+  return m;
+}
+
+std::vector<std::string> Qwen2Model::hook_names() const {
+  std::vector<std::string> names = {"hook_embed", "hook_inputs_embeds"};
+  for (auto& n : decoder_.hook_names()) names.push_back(std::move(n));
+  return names;
+}
+
+EncodedInput Qwen2Model::encode(const InputSpec& input) const {
+  if (input.image) fail(input.id.empty() ? "input" : "input '" + input.id + "'", "qwen2 takes text only, not an image");
+  EncodedInput out = encode_raw(input.text);
+  out.spec = input;
+  return out;
+}
+
+EncodedInput Qwen2Model::encode_raw(const std::string& text) const {
+  tokenize::Encoding encoding = tokenizer_->encode(text);
+  EncodedInput out;
+  out.spec.text = text;
+  out.ids = std::move(encoding.ids);
+  out.tokens = std::move(encoding.tokens);
+  for (std::int64_t id : out.ids)
+    out.annotations.push_back({tokenizer_->is_special(id) ? Modality::special : Modality::text});
+  out.answer_position = static_cast<std::int64_t>(out.ids.size()) - 1;
+  return out;
+}
+
+std::string Qwen2Model::token_string(std::int64_t id) const {
+  if (id < 0 || static_cast<std::size_t>(id) >= tokenizer_->vocab_size())
+    fail("qwen2", "token id " + std::to_string(id) + " outside the tokenizer's vocabulary of " +
+                      std::to_string(tokenizer_->vocab_size()));
+  return tokenizer_->token(id);
+}
+
+at::Tensor Qwen2Model::embed(const Batch& batch, const HookSet* hooks) const {
+  const HookScope scope(hooks, "");
+  at::Tensor x = scope("hook_embed", decoder_.embed_tokens(batch.ids));
+  return scope("hook_inputs_embeds", std::move(x));
+}
+
+at::Tensor Qwen2Model::run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
+                                  const HookSet* hooks) const {
+  return decoder_.run_blocks(std::move(residual), batch.attention_mask, first, last, hooks);
+}
+
+at::Tensor Qwen2Model::unembed(const at::Tensor& residual, const HookSet* hooks) const {
+  return decoder_.unembed(residual, hooks);
+}
+
+namespace {
+std::unique_ptr<Model> load_adapter(const LoadOptions& options) { return Qwen2Model::load(options); }
+const bool registered = register_adapter("qwen2", &load_adapter);
+}  // namespace
+
+}  // namespace mechlens::models::qwen2

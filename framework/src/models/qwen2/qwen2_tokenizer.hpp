@@ -1,0 +1,14 @@
+#pragma once
+// The tokenizer of a Qwen2-family checkpoint directory (Qwen2ForCausalLM,
+// LLaVA-OneVision): tokenizer.json read as a byte-level BPE.
+#include <string>
+
+#include "tokenize/bpe.hpp"
+
+namespace mechlens::models::qwen2 {
+
+// DIR/tokenizer.json; the error names the directory when it is missing
+// (the slow-tokenizer vocab.json + merges.txt pair is not read).
+tokenize::BytePairEncoding load_qwen2_tokenizer(const std::string& directory);
+
+}  // namespace mechlens::models::qwen2
