@@ -43,9 +43,17 @@ class WordPiece {
   const Options& options() const { return options_; }
 
  private:
+  // Indexes vocab_, checks unk and specials; `where` names the source file.
+  void index_vocab(const std::string& where);
+  void encode_text(const std::string& text, Encoding& out) const;
+  void encode_word(const std::u32string& word, Encoding& out) const;
+  void push(std::int64_t id, Encoding& out) const;
+
   Options options_;
   std::vector<std::string> vocab_;
   std::unordered_map<std::string, std::int64_t> ids_;
+  std::vector<std::string> specials_;  // those of options_.special_tokens in the vocabulary
+  std::int64_t unk_id_ = 0;
 };
 
 }  // namespace mechlens::tokenize
