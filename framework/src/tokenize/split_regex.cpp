@@ -3,9 +3,97 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <cstdio>
+
 #include "mechlens/error.hpp"
+#include "tokenize/regex_unicode_additions.hpp"
 
 namespace mechlens::tokenize {
+namespace {
+
+// Oniguruma's \s is the White_Space property; PCRE2's (with UCP) also takes
+// U+180E, a space only before Unicode 6.3.
+const char* const kWhiteSpace =
+    R"(\t\n\x0B\f\r\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
+
+std::string hex(char32_t c) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "\\x{%X}", static_cast<unsigned>(c));
+  return buffer;
+}
+
+// Class items for a property: itself plus what Unicode added after PCRE2's tables.
+std::string property_items(const std::string& name) {
+  std::string items = "\\p{" + name + "}";
+  if (const auto* ranges = unicode_additions(name))
+    for (const auto& r : *ranges) items += r.first == r.last ? hex(r.first) : hex(r.first) + "-" + hex(r.last);
+  return items;
+}
+
+// The pattern rewritten so that PCRE2 matches what Oniguruma matches: \s, \S
+// and \p{X} / \pX / \d (= \p{Nd}) spelled as explicit classes. \S, \P{X}
+// and \D inside a character class cannot be widened without class
+// subtraction and are left as they are (none of the known patterns has one).
+std::string onig_compatible(const std::string& p) {
+  std::string out;
+  bool in_class = false, class_start = false;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      const char d = p[i + 1];
+      std::string name;
+      std::size_t end = i + 2;  // one past the escape
+      if (d == 'p' || d == 'P') {
+        if (end < p.size() && p[end] == '{') {
+          const std::size_t close = p.find('}', end);
+          if (close != std::string::npos) {
+            name = p.substr(end + 1, close - end - 1);
+            end = close + 1;
+          }
+        } else if (end < p.size()) {
+          name = p.substr(end, 1);
+          end += 1;
+        }
+      } else if (d == 'd' || d == 'D') {
+        name = "Nd";
+      }
+      const bool negated = d == 'P' || d == 'D' || d == 'S';
+      std::string items;
+      if (d == 's' || d == 'S') items = kWhiteSpace;
+      else if (!name.empty() && name[0] != '^' && unicode_additions(name)) items = property_items(name);
+      if (items.empty() || (negated && in_class)) {
+        out.append(p, i, end - i);
+      } else if (in_class) {
+        out += items;
+      } else {
+        out += (negated ? "[^" : "[") + items + "]";
+      }
+      i = end - 1;
+      class_start = false;
+      continue;
+    }
+    out += c;
+    if (!in_class) {
+      if (c == '[') {
+        in_class = class_start = true;
+        if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      }
+    } else if (c == '[' && i + 1 < p.size() && p[i + 1] == ':') {
+      const std::size_t close = p.find(":]", i + 2);  // a POSIX class such as [:alpha:]
+      if (close != std::string::npos) {
+        out.append(p, i + 1, close + 2 - (i + 1));
+        i = close + 1;
+      }
+      class_start = false;
+    } else {
+      if (c == ']' && !class_start) in_class = false;
+      class_start = false;
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 struct SplitRegex::Compiled {
   pcre2_code* code = nullptr;
@@ -18,7 +106,8 @@ SplitRegex::SplitRegex(const std::string& pattern, const std::string& where, boo
     : pattern_(pattern), compiled_(std::make_unique<Compiled>()) {
   int error = 0;
   PCRE2_SIZE offset = 0;
-  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+  const std::string source = literal ? pattern : onig_compatible(pattern);
+  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(source.data()), source.size(),
                                   literal ? PCRE2_UTF | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
   if (!compiled_->code) {
     PCRE2_UCHAR message[256];

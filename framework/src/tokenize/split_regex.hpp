@@ -1,9 +1,10 @@
 #pragma once
 // A tokenizer.json split pattern compiled with PCRE2 (UTF + UCP, JIT when
-// available). tokenizers compiles these with Oniguruma; with UCP, PCRE2's
-// \s, \p{L}, \p{N} and (?i:...) agree with it on the Qwen2 and o200k
-// patterns (checked code point by code point against the real library, see
-// tests/tokenize/bpe_pretokenize_test.cpp).
+// available). tokenizers compiles these with Oniguruma; the two agree on the
+// Qwen2, GPT-2 and o200k patterns once \s, \S and \p{..} are spelled as
+// explicit classes: Oniguruma's \s lacks U+180E, and its Unicode tables are
+// newer than PCRE2 10.42's Unicode 14 (regex_unicode_additions.hpp). Checked
+// on every code point against the real library (bpe_unicode_test.cpp).
 #include <cstddef>
 #include <memory>
 #include <string>
