@@ -78,3 +78,21 @@ TEST(Heatmap, WrongSizeIsAnError) {
 }
 
 }  // namespace
+
+#include "report/figure_folder.hpp"
+
+namespace {
+
+TEST(FigureFolder, WritesOnePngPerFigureUnderTheRunsFolder) {
+  const auto root = std::filesystem::temp_directory_path() / ("figures-" + std::to_string(::getpid()));
+  const std::string dir = mechlens::report::figure_directory((root / "out.h5").string(), "run_0002", "sens matrix");
+  EXPECT_EQ(dir, (root / "out_figures" / "run_0002" / "sens_matrix").string());
+  mechlens::report::FigureFolder folder(dir);
+  folder.heatmap("kl/input 0", "t", 2, 2, {0, 1, 2, 3}, "layer", "head");
+  ASSERT_EQ(folder.written().size(), 1u);
+  EXPECT_EQ(folder.written()[0], dir + "/kl_input_0.png");
+  EXPECT_TRUE(std::filesystem::exists(folder.written()[0]));
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
