@@ -95,6 +95,8 @@ TEST(WordPieceGolden, EveryStringFromTokenizerJson) {
   expect_goldens(uncased_from_json(), cases, "tokenizer.json");
   const auto& o = uncased_from_json().options();
   EXPECT_TRUE(o.lower_case);
+  EXPECT_TRUE(o.clean_text);
+  EXPECT_TRUE(o.split_chinese_chars);
   EXPECT_FALSE(o.strip_accents.has_value());
   EXPECT_EQ(o.max_chars_per_word, 100);
   EXPECT_EQ(o.special_tokens, (std::vector<std::string>{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}));
@@ -122,13 +124,14 @@ TEST(WordPieceGolden, NormalizerOptions) {
     options.lower_case = o.at("lowercase").get<bool>();
     if (!o.at("strip_accents").is_null()) options.strip_accents = o.at("strip_accents").get<bool>();
     options.split_chinese_chars = o.value("handle_chinese_chars", true);
+    options.clean_text = o.value("clean_text", true);
     const auto key = o.dump();
     if (!by_options.count(key)) by_options.emplace(key, WordPiece::from_vocab_txt(kVocab, options));
     const Encoding e = by_options.at(key).encode(c.at("text").get<std::string>());
     EXPECT_EQ(e.ids, c.at("ids").get<std::vector<std::int64_t>>()) << key << " " << c.at("text");
     EXPECT_EQ(e.tokens, c.at("tokens").get<std::vector<std::string>>()) << key << " " << c.at("text");
   }
-  EXPECT_EQ(by_options.size(), 4u);
+  EXPECT_EQ(by_options.size(), 5u);
 }
 
 // Each code point through each normalisation step, against the library.

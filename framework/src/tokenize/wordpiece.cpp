@@ -101,6 +101,7 @@ Encoding WordPiece::encode_with_specials(const std::string& text) const {
 void WordPiece::encode_text(const std::string& text, Encoding& out) const {
   if (text.empty()) return;
   BertNormalization n;
+  n.clean_text = options_.clean_text;
   n.handle_chinese_chars = options_.split_chinese_chars;
   n.lowercase = options_.lower_case;
   n.strip_accents = options_.strip_accents.value_or(options_.lower_case);

@@ -17,6 +17,7 @@ namespace mechlens::tokenize {
 class WordPiece {
  public:
   struct Options {
+    bool clean_text = true;  // drop control chars, map whitespace to ' '
     bool lower_case = true;
     std::optional<bool> strip_accents;  // unset: follows lower_case (HF rule)
     bool split_chinese_chars = true;

@@ -56,8 +56,7 @@ WordPiece WordPiece::from_tokenizer_json(const std::string& path) {
   const std::string norm_where = path + ": normalizer";
   const std::string norm_type = get_or<std::string>(normalizer, "type", "", norm_where);
   if (norm_type != "BertNormalizer") fail(norm_where, "type is '" + norm_type + "', expected 'BertNormalizer'");
-  if (!get_or<bool>(normalizer, "clean_text", true, norm_where))
-    fail(norm_where, "clean_text false is not supported");
+  o.clean_text = get_or<bool>(normalizer, "clean_text", true, norm_where);
   o.split_chinese_chars = get_or<bool>(normalizer, "handle_chinese_chars", true, norm_where);
   o.lower_case = get_or<bool>(normalizer, "lowercase", true, norm_where);
   if (normalizer.contains("strip_accents") && !normalizer.at("strip_accents").is_null())
