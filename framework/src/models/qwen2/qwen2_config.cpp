@@ -6,12 +6,16 @@ namespace mechlens::models::qwen2 {
 
 Qwen2Config Qwen2Config::from(const checkpoint::Config& config) {
   Qwen2Config c;
-  c.hidden_size = config.get<int>("hidden_size");
-  c.num_layers = config.get<int>("num_hidden_layers");
-  c.num_heads = config.get<int>("num_attention_heads");
-  c.num_kv_heads = config.get_or<int>("num_key_value_heads", c.num_heads);
-  c.intermediate_size = config.get<int>("intermediate_size");
-  c.vocab_size = config.get<int>("vocab_size");
+  // Absent keys take Qwen2Config's defaults, as transformers does (LLaVA
+  // configs often list only what differs from them).
+  c.hidden_size = config.get_or<int>("hidden_size", 4096);
+  c.num_layers = config.get_or<int>("num_hidden_layers", 32);
+  c.num_heads = config.get_or<int>("num_attention_heads", 32);
+  // An explicit null means "as many as the query heads" (Qwen2Config.__init__).
+  const bool kv_null = config.json().contains("num_key_value_heads") && config.json().at("num_key_value_heads").is_null();
+  c.num_kv_heads = kv_null ? c.num_heads : config.get_or<int>("num_key_value_heads", 32);
+  c.intermediate_size = config.get_or<int>("intermediate_size", 22016);
+  c.vocab_size = config.get_or<int>("vocab_size", 151936);
   c.max_positions = config.get_or<int>("max_position_embeddings", 32768);
   c.rms_norm_eps = config.get_or<double>("rms_norm_eps", 1e-6);
   c.tie_word_embeddings = config.get_or<bool>("tie_word_embeddings", false);

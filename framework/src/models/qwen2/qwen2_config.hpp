@@ -13,7 +13,7 @@ struct Qwen2Config {
   int hidden_size = 0;
   int num_layers = 0;
   int num_heads = 0;
-  int num_kv_heads = 0;  // num_key_value_heads; defaults to num_attention_heads
+  int num_kv_heads = 0;  // num_key_value_heads
   int head_dim = 0;      // "head_dim" when given, else hidden_size / num_heads
   int intermediate_size = 0;
   int vocab_size = 0;
