@@ -50,5 +50,30 @@ TEST(BpeGolden, AddedTokenOptionsMatchTokenizers) {
   expect_golden(tiny, "qwen_tiny_options_golden.jsonl", 40);
 }
 
+TEST(BpeGolden, O200kSplitRegexMatchesTokenizers) {
+  // Phi-4's o200k pre_tokenizer (no normaliser; Split with Removed + invert,
+  // case classes, \p{N}{1,3}) swapped into the Qwen2 file.
+  nlohmann::json j;
+  {
+    std::ifstream in(qwen2_tokenizer_path());
+    j = nlohmann::json::parse(in);
+  }
+  std::ifstream split_in(fixture("qwen_o200k_split.json"));
+  const auto split = nlohmann::json::parse(split_in);
+  j["normalizer"] = split.at("normalizer");
+  j["pre_tokenizer"] = split.at("pre_tokenizer");
+  const auto path = std::filesystem::path(qwen2_tokenizer_path()).parent_path() / "qwen_o200k_split.json";
+  std::ofstream(path) << j.dump();
+  const auto tokenizer = BytePairEncoding::from_tokenizer_json(path.string());
+  const auto lines = read_jsonl(fixture("qwen_o200k_split_golden.jsonl"));
+  ASSERT_GE(lines.size(), 300u);
+  for (const auto& line : lines) {
+    const std::string text = line.at("text");
+    const auto e = tokenizer.encode(text);
+    EXPECT_EQ(e.ids, ids_of(line)) << text;
+    EXPECT_EQ(e.tokens, line.at("tokens").get<std::vector<std::string>>()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace mechlens::tokenize::test
