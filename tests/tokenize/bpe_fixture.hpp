@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "tokenize/bpe.hpp"
 
 namespace mechlens::tokenize::test {
@@ -22,9 +24,13 @@ inline std::string qwen2_tokenizer_path() {
   static const std::string path = [] {
     const std::filesystem::path dir = std::filesystem::path(MECHLENS_BINARY_DIR) / "test_tmp" / "bpe";
     std::filesystem::create_directories(dir);
+    // ctest runs each test in its own process, possibly in parallel: unpack
+    // to a private name, then rename over the shared one (atomic).
     const std::string out = (dir / "qwen2_tokenizer.json").string();
-    const std::string command = "gzip -dc '" + fixture("qwen2_tokenizer.json.gz") + "' > '" + out + "'";
+    const std::string mine = out + "." + std::to_string(::getpid());
+    const std::string command = "gzip -dc '" + fixture("qwen2_tokenizer.json.gz") + "' > '" + mine + "'";
     if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
+    std::filesystem::rename(mine, out);
     return out;
   }();
   return path;

@@ -62,9 +62,11 @@ TEST(BpeGolden, O200kSplitRegexMatchesTokenizers) {
   const auto split = nlohmann::json::parse(split_in);
   j["normalizer"] = split.at("normalizer");
   j["pre_tokenizer"] = split.at("pre_tokenizer");
-  const auto path = std::filesystem::path(qwen2_tokenizer_path()).parent_path() / "qwen_o200k_split.json";
+  const auto path = std::filesystem::path(qwen2_tokenizer_path()).parent_path() /
+                    ("qwen_o200k_split." + std::to_string(::getpid()) + ".json");
   std::ofstream(path) << j.dump();
   const auto tokenizer = BytePairEncoding::from_tokenizer_json(path.string());
+  std::filesystem::remove(path);
   const auto lines = read_jsonl(fixture("qwen_o200k_split_golden.jsonl"));
   ASSERT_GE(lines.size(), 300u);
   for (const auto& line : lines) {
