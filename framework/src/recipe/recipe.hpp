@@ -18,8 +18,8 @@ namespace mechlens::recipe {
 
 struct Source {  // where a value came from, for error messages
   std::string file;
-  int line = 0;
-  std::string where() const { return file + ":" + std::to_string(line); }
+  int line = 0;  // 0: the value came from a --set override
+  std::string where() const { return file + ":" + (line > 0 ? std::to_string(line) : std::string("--set")); }
 };
 
 struct Experiment {
@@ -45,6 +45,9 @@ struct AnalysisEntry {
   std::map<std::string, ParamValue> raw;        // as written (types as TOML gave them)
   std::map<std::string, Source> raw_sources;    // line of each key
   Source source;
+  std::size_t index = 0;  // position among the recipe's [[analysis]] entries
+
+  std::string label() const { return "analysis[" + std::to_string(index) + "] (" + plugin + ")"; }
 };
 
 struct Recipe {

@@ -1,0 +1,157 @@
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "mechlens/error.hpp"
+#include "recipe/check.hpp"
+#include "recipe/env_expand.hpp"
+#include "recipe/fields.hpp"
+#include "recipe/overrides.hpp"
+#include "recipe/recipe.hpp"
+#include "recipe/schema.hpp"
+
+namespace mechlens::recipe {
+
+namespace fs = std::filesystem;
+using detail::Entry;
+using detail::Fields;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot read the recipe (" + std::string(fs::exists(path) ? "not readable" : "no such file") + ")");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool is_image_file(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+Experiment read_experiment(const Entry& e, const std::string& base_dir) {
+  Fields f(e);
+  Experiment x;
+  x.name = f.str("name");
+  x.description = f.str("description");
+  x.seed = f.integer("seed");
+  x.output = f.has("output") ? f.str("output") : (fs::path(base_dir) / (x.name + ".h5")).lexically_normal().string();
+  return x;
+}
+
+ModelSection read_model(const Entry& e) {
+  Fields f(e);
+  ModelSection m;
+  m.adapter = f.str("adapter");
+  m.path = f.str("path");
+  m.dtype = f.str("dtype");
+  m.device = f.str("device");
+  m.threads = f.integer("threads");
+  return m;
+}
+
+// One input per image of the folder, sorted by file name (byte order, so the
+// order does not depend on the locale or the file system).
+void read_image_folder(const Entry& e, std::vector<InputSpec>& out) {
+  Fields f(e);
+  const fs::path dir = f.str("image_dir");
+  std::vector<fs::path> images;
+  std::error_code ec;
+  for (const fs::directory_entry& d : fs::directory_iterator(dir, ec))
+    if (d.is_regular_file() && is_image_file(d.path())) images.push_back(d.path());
+  if (ec) fail(f.source("image_dir").where(), e.path + ".image_dir: cannot list " + dir.string() + ": " + ec.message());
+  if (images.empty())
+    fail(f.source("image_dir").where(), e.path + ".image_dir: no .png, .jpg or .jpeg files in " + dir.string());
+  std::sort(images.begin(), images.end(),
+            [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
+  if (f.has("limit")) images.resize(std::min<std::size_t>(images.size(), static_cast<std::size_t>(f.integer("limit"))));
+  const std::string prefix = f.has("id") ? f.str("id") : dir.filename().string();
+  for (const fs::path& image : images) {
+    InputSpec in;
+    in.id = prefix + "/" + image.stem().string();
+    in.text = f.str("text");
+    in.image = image.string();
+    in.expected = f.str("expected");
+    in.tags = f.strings("tags");
+    out.push_back(std::move(in));
+  }
+}
+
+void read_single_input(const Entry& e, std::vector<InputSpec>& out) {
+  Fields f(e);
+  InputSpec in;
+  in.id = f.has("id") ? f.str("id") : "input_" + std::to_string(out.size());
+  in.text = f.str("text");
+  if (f.has("image")) in.image = f.str("image");
+  in.expected = f.str("expected");
+  in.tags = f.strings("tags");
+  out.push_back(std::move(in));
+}
+
+std::vector<InputSpec> read_inputs(const std::vector<Entry>& entries) {
+  std::vector<InputSpec> out;
+  std::vector<std::size_t> origin;  // entry of each input, for the duplicate-id message
+  for (const Entry& e : entries) {
+    if (e.shape->key("image_dir")) read_image_folder(e, out);
+    else read_single_input(e, out);
+    origin.resize(out.size(), e.index);
+  }
+  for (std::size_t i = 0; i < out.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (out[i].id == out[j].id)
+        fail(Fields(entries[origin[i]]).source("id").where(),
+             "inputs[" + std::to_string(origin[i]) + "] makes input id '" + out[i].id + "', which inputs[" +
+                 std::to_string(origin[j]) + "] makes too; give one an id");
+  return out;
+}
+
+AnalysisEntry read_analysis(const Entry& e) {
+  Fields f(e);
+  AnalysisEntry a;
+  a.plugin = f.str("plugin");
+  a.name = f.str("name");
+  for (const auto& [key, item] : e.open) {
+    a.raw[key] = item.value;
+    a.raw_sources[key] = item.source;
+  }
+  a.source = e.source;
+  a.index = e.index;
+  return a;
+}
+
+}  // namespace
+
+Recipe load(const std::string& path, const std::vector<std::string>& overrides) {
+  Recipe r;
+  r.path = fs::absolute(path).lexically_normal().string();
+  r.text = read_file(path);
+  r.overrides = overrides;
+  const std::string base_dir = fs::path(r.path).parent_path().string();
+
+  toml::table root;
+  try {
+    root = toml::parse(r.text, path);
+  } catch (const toml::parse_error& e) {
+    fail(path + ":" + std::to_string(e.source().begin.line) + ":" + std::to_string(e.source().begin.column),
+         std::string(e.description()));
+  }
+  const detail::Schema& schema = detail::schema();
+  for (const std::string& o : overrides) detail::apply_override(root, o, schema, path);
+  detail::expand_all(root, path);
+  const detail::Checked checked = detail::check(root, schema, path, base_dir);
+
+  r.experiment = read_experiment(checked.at("experiment").front(), base_dir);
+  r.model = read_model(checked.at("model").front());
+  r.inputs = read_inputs(checked.at("inputs"));
+  for (const Entry& e : checked.at("analysis")) r.analyses.push_back(read_analysis(e));
+  return r;
+}
+
+}  // namespace mechlens::recipe
