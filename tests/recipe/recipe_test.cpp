@@ -304,7 +304,11 @@ TEST(RecipeLoad, DuplicateInputIds) {
   const std::string text = recipe_text("", "id = \"q\"\n\n[[inputs]]\nid = \"q\"\ntext = \"b\"\n");
   const std::string file = dir.write("r.toml", text);
   const int second = line_of(text, "id = \"q\"\ntext = \"b\"");
-  expect_names(error_of([&] { load(file); }), {at(file, second), "inputs[1].id", "already used by inputs[0]"});
+  expect_names(error_of([&] { load(file); }), {at(file, second), "inputs[1] makes input id 'q'", "inputs[0] makes too"});
+  // A folder's ids are <id>/<stem>, so a folder may share its id prefix with a single input.
+  dir.write("flowers/rose.png", "x");
+  const std::string t3 = recipe_text("", "id = \"flowers\"\n\n[[inputs]]\nid = \"flowers\"\nimage_dir = \"flowers\"\ntext = \"q\"\n");
+  EXPECT_EQ(load(dir.write("r3.toml", t3)).inputs.at(1).id, "flowers/rose");
   // A default id clashing with an explicit one is caught after expansion.
   const std::string t2 = recipe_text("", "\n[[inputs]]\nid = \"input_0\"\ntext = \"b\"\n");
   const std::string f2 = dir.write("r2.toml", t2);
@@ -356,6 +360,20 @@ TEST(RecipeLoad, TheShippedToyRecipeLoads) {
   EXPECT_EQ(r.model.path, "/models/tiny-bert");
   EXPECT_EQ(r.inputs.size(), 2u);
   EXPECT_EQ(r.analyses.size(), 2u);
+}
+
+}  // namespace
+
+namespace {
+
+using namespace recipe_test;
+
+TEST(RecipeLoad, FirstErrorInFileOrderIsReported) {
+  TempDir dir;
+  // Errors in [model] (line 7) and [[analysis]] (later): [model] is reported.
+  const std::string text = recipe_text("threads = -1\n", "", "\n[[analysis]]\nplugin = \"sensitivity_matrix\"\n");
+  const std::string file = dir.write("r.toml", text);
+  expect_names(error_of([&] { mechlens::recipe::load(file); }), {file + ":" + std::to_string(line_of(text, "threads")) + ":", "model.threads"});
 }
 
 }  // namespace

@@ -51,6 +51,7 @@ inline int line_of(const std::string& text, const std::string& marker) {
 }
 
 // The message of the mechlens::Error `f` throws; a test failure if it throws nothing.
+// RECIPE_TEST_PRINT=1 prints each message, to review their wording.
 inline std::string error_of(const std::function<void()>& f) {
   try {
     f();

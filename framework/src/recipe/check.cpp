@@ -1,5 +1,7 @@
 #include "recipe/check.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <filesystem>
 
 #include "mechlens/error.hpp"
@@ -17,15 +19,23 @@ Source source_of(const std::string& file, const toml::node& node) {
   return {file, static_cast<int>(node.source().begin.line)};
 }
 
-// A table's own line; a table made implicitly (dotted keys) may have none,
-// then the first of its values that has one.
-Source table_source(const std::string& file, const toml::table& t) {
-  Source s = source_of(file, t);
-  if (s.line) return s;
-  for (const auto& [k, v] : t)
-    if (v.source().begin.line) return source_of(file, v);
-  return s;
+// A node's own line; a table made implicitly (dotted keys) or an array of
+// tables may have none, then the first line inside it. 0: made by --set.
+int first_line(const toml::node& node) {
+  if (int line = static_cast<int>(node.source().begin.line)) return line;
+  int best = 0;
+  auto consider = [&](const toml::node& child) {
+    const int l = first_line(child);
+    if (l && (!best || l < best)) best = l;
+  };
+  if (const auto* t = node.as_table())
+    for (const auto& [k, v] : *t) consider(v);
+  if (const auto* a = node.as_array())
+    for (const toml::node& v : *a) consider(v);
+  return best;
 }
+
+Source table_source(const std::string& file, const toml::node& t) { return {file, first_line(t)}; }
 
 std::string resolve(const std::string& value, const std::string& base_dir) {
   fs::path p(value);
@@ -149,26 +159,32 @@ Checked check(const toml::table& root, const Schema& schema, const std::string& 
       fail(where(file, node), "unknown section '" + key + "'" + did_you_mean(key, schema.section_names()) +
                                   "; a recipe has " + schema.section_list());
   }
+  for (const auto& [name, section] : schema.sections)
+    if (section.required && !root.get(name))
+      fail(file, "missing section " + (section.array ? "[[" + name + "]]" : "[" + name + "]") +
+                     (section.doc.empty() ? "" : ": " + section.doc));
+  // In the order of the file, so the first error reported is the first one written.
+  std::vector<std::pair<int, std::string>> present;
+  for (const auto& [k, node] : root) present.emplace_back(first_line(node), std::string(k.str()));
+  std::sort(present.begin(), present.end(), [](const auto& a, const auto& b) {
+    return (a.first ? a.first : INT_MAX) < (b.first ? b.first : INT_MAX);  // --set-made sections last
+  });
   Checked out;
-  for (const auto& [name, section] : schema.sections) {
+  for (const auto& [line, name] : present) {
+    const SectionSpec& section = *schema.section(name);
     const toml::node* node = root.get(name);
-    if (!node) {
-      if (section.required)
-        fail(file, "missing section " + (section.array ? "[[" + name + "]]" : "[" + name + "]") +
-                       (section.doc.empty() ? "" : ": " + section.doc));
-      continue;
-    }
+    const std::string at = Source{file, line}.where();
     std::vector<Entry>& entries = out[name];
     if (!section.array) {
-      if (!node->is_table()) fail(where(file, *node), name + " must be a table: write [" + name + "]");
+      if (!node->is_table()) fail(at, name + " must be a table: write [" + name + "]");
       entries.push_back(check_entry(*node->as_table(), name, 0, section, file, base_dir));
       continue;
     }
     const toml::array* list = node->as_array();
     if (!list || (!list->empty() && !list->is_array_of_tables()))
-      fail(where(file, *node), name + " must be an array of tables: write [[" + name + "]] for each entry");
+      fail(at, name + " must be an array of tables: write [[" + name + "]] for each entry");
     if (static_cast<std::int64_t>(list->size()) < section.min_items)
-      fail(where(file, *node), "[[" + name + "]] needs at least " + std::to_string(section.min_items) + " entr" +
+      fail(at, "[[" + name + "]] needs at least " + std::to_string(section.min_items) + " entr" +
                                    (section.min_items == 1 ? "y" : "ies"));
     for (std::size_t i = 0; i < list->size(); ++i)
       entries.push_back(check_entry(*list->get(i)->as_table(), name + "[" + std::to_string(i) + "]", i, section,
