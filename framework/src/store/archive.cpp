@@ -1,0 +1,184 @@
+// open_run and the run writer: runs are written into `<archive>.partial` and
+// renamed over `<archive>` when finished (layout: schemas/results.md).
+#include "store/archive.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+
+#include "mechlens/abi.hpp"
+#include "mechlens/error.hpp"
+#include "store/archive_format.hpp"
+#include "store/hdf5_attributes.hpp"
+#include "store/hdf5_group.hpp"
+
+namespace mechlens::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+h5::Id file_access(const h5::Where& where) {
+  h5::Id fapl = h5::plist_handle(H5Pcreate(H5P_FILE_ACCESS), where, "cannot create file properties");
+  // Close every object with the file, so the rename in finish() sees a closed file.
+  h5::check_status(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), where, "cannot set the close degree");
+  // 1.8 object headers: attributes larger than 64 KiB (long recipe texts) are
+  // stored densely instead of failing; every HDF5 >= 1.8 and h5py read them.
+  h5::check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), where,
+                   "cannot set library version bounds");
+  return fapl;
+}
+
+std::shared_ptr<OpenFile> open_file(const std::string& path, bool create) {
+  const h5::Where where{path, ""};
+  h5::Id fapl = file_access(where);
+  auto file = std::make_shared<OpenFile>();
+  file->path = path;
+  if (create)
+    file->file = h5::file_handle(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()), where,
+                                 "cannot create the archive");
+  else
+    file->file = h5::file_handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), where,
+                                 "cannot open the archive for writing");
+  return file;
+}
+
+class Hdf5RunWriter : public RunWriter {
+ public:
+  Hdf5RunWriter(std::shared_ptr<OpenFile> file, std::string final_path, std::string run, bool resumed)
+      : file_(std::move(file)), final_path_(std::move(final_path)), run_(std::move(run)), resumed_(resumed) {}
+
+  // Not finished: close only. The `.partial` stays for --resume; the archive is untouched.
+  ~Hdf5RunWriter() override { file_->file.reset(); }
+
+  std::string run_name() const override { return run_; }
+  bool resumed() const override { return resumed_; }
+
+  void set_attr(const std::string& name, const AttrValue& value) override { run_group().set_attr(name, value); }
+
+  std::unique_ptr<ResultGroup> group(const std::string& name) override { return run_group().group(name); }
+
+  std::unique_ptr<ResultGroup> analysis(const std::string& name) override {
+    return run_group().group(kAnalysesGroup)->group(name);
+  }
+
+  std::string finish() override {
+    Hdf5Group run = run_group();
+    run.set_attr(kStatus, std::string(kStatusComplete));
+    run.set_attr(kFinishedAt, h5::utc_now_iso8601());
+    file_->flush();
+    const h5::Where where{file_->path, ""};
+    file_->id();  // throws if already finished
+    // Closing through the Id would swallow the status; a failed close means
+    // unwritten data, and then the archive must not be replaced.
+    h5::check_status(H5Fclose(file_->file.release()), where, "cannot close the archive");
+    std::error_code error;
+    fs::rename(file_->path, final_path_, error);
+    if (error) fail(file_->path, "cannot rename to '" + final_path_ + "': " + error.message());
+    return final_path_;
+  }
+
+ private:
+  Hdf5Group run_group() const { return Hdf5Group(file_, std::string(kRunsGroup) + "/" + run_); }
+
+  std::shared_ptr<OpenFile> file_;
+  std::string final_path_;
+  std::string run_;
+  bool resumed_;
+};
+
+// Run names of /runs in the file, in name order (= number order, 4+ digits).
+std::vector<std::string> run_names(const OpenFile& file) {
+  const h5::Where where{file.path, kRunsGroup};
+  h5::Id runs = open_or_create_group(file.id(), kRunsGroup, where);
+  std::vector<std::string> out;
+  for (const auto& name : h5::child_names(runs.get(), where))
+    if (run_number(name)) out.push_back(name);
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return *run_number(a) < *run_number(b);
+  });
+  return out;
+}
+
+void check_is_archive(const std::string& path) {
+  h5::quiet();
+  const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+  h5::error_stack_text();
+  if (is_hdf5 <= 0) fail(path, "not an HDF5 file; refusing to add a run to it");
+}
+
+std::unique_ptr<RunWriter> start_run(const std::string& archive_path, const std::string& partial) {
+  const bool append = fs::exists(archive_path);
+  if (append) {
+    check_is_archive(archive_path);
+    std::error_code error;
+    fs::copy_file(archive_path, partial, error);
+    if (error) fail(partial, "cannot copy '" + archive_path + "' here: " + error.message());
+  }
+  try {
+    auto file = open_file(partial, !append);
+    Hdf5Group root(file, "/");
+    if (append) {
+      const std::string format = h5::string_attr(file->id(), kFormatAttr, {partial, "/"});
+      if (format != kFormatName)
+        fail(archive_path, "is an HDF5 file but not a mechlens archive (no format = \"" + std::string(kFormatName) +
+                               "\" attribute on /); refusing to add a run to it");
+    } else {
+      root.set_attr(kFormatAttr, std::string(kFormatName));
+      root.set_attr(kFormatVersionAttr, kFormatVersion);
+    }
+    const std::vector<std::string> runs = run_names(*file);
+    const int number = runs.empty() ? 1 : *run_number(runs.back()) + 1;
+    const std::string run = run_name_for(number);
+    Hdf5Group group(file, std::string(kRunsGroup) + "/" + run);
+    open_or_create_group(file->id(), group.path(), {partial, group.path()});
+    group.set_attr(kStatus, std::string(kStatusRunning));
+    group.set_attr(kStartedAt, h5::utc_now_iso8601());
+    group.set_attr(kMechlensVersion, std::string(kVersion));
+    file->flush();
+    return std::make_unique<Hdf5RunWriter>(file, archive_path, run, false);
+  } catch (...) {
+    // Nothing of the new run is worth keeping; a stale `.partial` would only
+    // block the next attempt. (The archive itself was never touched.)
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    throw;
+  }
+}
+
+std::unique_ptr<RunWriter> resume_run(const std::string& archive_path, const std::string& partial) {
+  if (!fs::exists(partial))
+    fail(partial, "nothing to resume: no unfinished run (the file does not exist); run without --resume");
+  check_is_archive(partial);
+  auto file = open_file(partial, false);
+  std::optional<std::string> unfinished;
+  for (const auto& run : run_names(*file)) {
+    h5::Id group = h5::group_handle(H5Gopen2(file->id(), (std::string(kRunsGroup) + "/" + run).c_str(), H5P_DEFAULT),
+                                    {partial, run}, "cannot open run");
+    if (h5::string_attr(group.get(), kStatus, {partial, run}) == kStatusRunning) unfinished = run;
+  }
+  if (!unfinished) fail(partial, "nothing to resume: no run has status \"running\"");
+  Hdf5Group run(file, std::string(kRunsGroup) + "/" + *unfinished);
+  h5::Id g = h5::group_handle(H5Gopen2(file->id(), run.path().c_str(), H5P_DEFAULT), {partial, run.path()},
+                              "cannot open run");
+  std::vector<std::string> resumed_at = h5::strings_attr(g.get(), kResumedAt, {partial, run.path()});
+  resumed_at.push_back(h5::utc_now_iso8601());
+  g.reset();
+  run.set_attr(kResumedAt, resumed_at);
+  file->flush();
+  return std::make_unique<Hdf5RunWriter>(file, archive_path, *unfinished, true);
+}
+
+}  // namespace
+
+std::unique_ptr<RunWriter> open_run(const std::string& archive_path, bool resume) {
+  h5::quiet();
+  const std::string partial = archive_path + kPartialSuffix;
+  if (resume) return resume_run(archive_path, partial);
+  if (fs::exists(partial))
+    fail(partial, "an unfinished run is already in this file; pass --resume to continue it, or delete the file "
+                  "to start over (the archive '" + archive_path + "' itself is intact)");
+  return start_run(archive_path, partial);
+}
+
+}  // namespace mechlens::store
