@@ -377,3 +377,26 @@ TEST(RecipeLoad, FirstErrorInFileOrderIsReported) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace recipe_test;
+
+TEST(RecipeLoad, InlineAndDottedTablesReportTheirLines) {
+  TempDir dir;
+  const std::string inline_text =
+      "model = { adapter = \"bert\", path = \"m\", dtype = \"float8\" }\n"
+      "[experiment]\nname = \"x\"\n[[inputs]]\ntext = \"a\"\n[[analysis]]\nplugin = \"p\"\n";
+  const std::string f1 = dir.write("inline.toml", inline_text);
+  expect_names(error_of([&] { mechlens::recipe::load(f1); }), {f1 + ":1:", "model.dtype = \"float8\""});
+  const std::string dotted_text =
+      "model.adapter = \"bert\"\nmodel.path = \"m\"\nmodel.threads = -4\n"
+      "[experiment]\nname = \"x\"\n[[inputs]]\ntext = \"a\"\n[[analysis]]\nplugin = \"p\"\n";
+  const std::string f2 = dir.write("dotted.toml", dotted_text);
+  expect_names(error_of([&] { mechlens::recipe::load(f2); }), {f2 + ":3:", "model.threads = -4"});
+  const std::string missing_text = "model.path = \"m\"\n[experiment]\nname = \"x\"\n[[inputs]]\ntext = \"a\"\n[[analysis]]\nplugin = \"p\"\n";
+  const std::string f3 = dir.write("missing.toml", missing_text);
+  expect_names(error_of([&] { mechlens::recipe::load(f3); }), {f3 + ":1:", "missing required key model.adapter"});
+}
+
+}  // namespace
