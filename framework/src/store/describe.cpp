@@ -76,24 +76,54 @@ std::string dataset_line(const h5::DatasetInfo& info) {
   return line;
 }
 
+void describe_group(std::ostringstream& out, hid_t group, const h5::Where& where, int depth);
+
+// One group's line ("name/  key=value ...  units_done=N"), then its members one level deeper.
+void describe_subgroup(std::ostringstream& out, hid_t parent, const h5::Where& parent_where,
+                       const std::string& name, const std::string& shown_as, int depth) {
+  const h5::Where here = parent_where.child(name);
+  h5::Id sub = h5::group_handle(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), here, "cannot open group");
+  out << std::string(static_cast<std::size_t>(depth) * 2, ' ') << shown_as << attrs_line(sub.get(), here);
+  if (h5::link_exists(sub.get(), Hdf5Group::kUnitsDataset, here))
+    out << "  units_done=" << h5::read_strings(sub.get(), here, Hdf5Group::kUnitsDataset).size();
+  out << "\n";
+  describe_group(out, sub.get(), here, depth + 1);
+}
+
 void describe_group(std::ostringstream& out, hid_t group, const h5::Where& where, int depth) {
   const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
+  const bool is_run = run_number(where.object.substr(where.object.rfind('/') + 1)).has_value();
   for (const auto& name : h5::child_names(group, where)) {
-    const h5::Where child = where.child(name);
     const h5::ObjectKind kind = h5::child_kind(group, name, where);
     if (kind == h5::ObjectKind::dataset) {
       if (name == Hdf5Group::kUnitsDataset) continue;  // shown on the group's line
       out << indent << name << " " << dataset_line(h5::dataset_info(group, where, name)) << "\n";
+    } else if (kind == h5::ObjectKind::group && is_run && name == kAnalysesGroup) {
+      // Flattened: "analyses/<name>/" lines, the analysis being what a reader looks for.
+      const h5::Where here = where.child(name);
+      h5::Id analyses = h5::group_handle(H5Gopen2(group, name.c_str(), H5P_DEFAULT), here, "cannot open group");
+      for (const auto& analysis : h5::child_names(analyses.get(), here)) {
+        if (h5::child_kind(analyses.get(), analysis, here) == h5::ObjectKind::group)
+          describe_subgroup(out, analyses.get(), here, analysis, name + "/" + analysis + "/", depth);
+        else
+          out << indent << name << "/" << analysis << " (not a group)\n";
+      }
     } else if (kind == h5::ObjectKind::group) {
-      h5::Id sub = h5::group_handle(H5Gopen2(group, name.c_str(), H5P_DEFAULT), child, "cannot open group");
-      out << indent << name << "/" << attrs_line(sub.get(), child);
-      if (h5::link_exists(sub.get(), Hdf5Group::kUnitsDataset, child))
-        out << "  units_done=" << h5::read_strings(sub.get(), child, Hdf5Group::kUnitsDataset).size();
-      out << "\n";
-      describe_group(out, sub.get(), child, depth + 1);
+      describe_subgroup(out, group, where, name, name + "/", depth);
     } else {
       out << indent << name << " (other object)\n";
     }
+  }
+}
+
+// Members of / other than /runs (a foreign file, or additions by other tools).
+void describe_other(std::ostringstream& out, hid_t root, const h5::Where& where) {
+  for (const auto& name : h5::child_names(root, where)) {
+    if (name == std::string(kRunsGroup).substr(1)) continue;
+    if (h5::child_kind(root, name, where) == h5::ObjectKind::group)
+      describe_subgroup(out, root, where, name, name + "/", 0);
+    else if (h5::child_kind(root, name, where) == h5::ObjectKind::dataset)
+      out << name << " " << dataset_line(h5::dataset_info(root, where, name)) << "\n";
   }
 }
 
@@ -117,7 +147,16 @@ std::string describe(const std::string& archive_path) {
   h5::Id top = h5::group_handle(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open the root group");
   std::ostringstream out;
   out << archive_path << attrs_line(top.get(), root) << "\n";
-  describe_group(out, top.get(), {archive_path, ""}, 0);
+  // Runs at the top level; anything else in the file (not ours) after them.
+  const std::string runs_name = std::string(kRunsGroup).substr(1);
+  if (h5::link_exists(top.get(), runs_name, root) && h5::child_kind(top.get(), runs_name, root) == h5::ObjectKind::group) {
+    const h5::Where runs_where{archive_path, kRunsGroup};
+    h5::Id runs = h5::group_handle(H5Gopen2(top.get(), runs_name.c_str(), H5P_DEFAULT), runs_where, "cannot open group");
+    for (const auto& run : h5::child_names(runs.get(), runs_where))
+      if (h5::child_kind(runs.get(), run, runs_where) == h5::ObjectKind::group)
+        describe_subgroup(out, runs.get(), runs_where, run, run, 0);
+  }
+  describe_other(out, top.get(), {archive_path, ""});
   if (std::filesystem::exists(archive_path + kPartialSuffix))
     out << "note: " << archive_path << kPartialSuffix
         << " holds an unfinished run (continue it with --resume, or delete it)\n";
