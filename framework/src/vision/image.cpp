@@ -1,0 +1,74 @@
+// Image decoding with stb_image (Debian's libstb-dev), converted to RGB the way
+// PIL's Image.convert("RGB") does it, which is what transformers'
+// image_transforms.convert_to_rgb calls for the LLaVA-OneVision processor.
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_FAILURE_USERMSG
+#include <stb/stb_image.h>
+
+#include "vision/image.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <memory>
+
+#include "mechlens/error.hpp"
+
+namespace mechlens::vision {
+namespace {
+
+struct StbFree {
+  void operator()(void* p) const { stbi_image_free(p); }
+};
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open image file: " + std::string(std::strerror(errno)));
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(path, "cannot read image file");
+  return bytes;
+}
+
+}  // namespace
+
+RgbImage decode_image(const std::string& path) {
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  return decode_image_bytes(bytes.data(), bytes.size(), path);
+}
+
+RgbImage decode_image_bytes(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  if (size == 0) fail(name, "not an image: the file is empty");
+  if (size > std::size_t(std::numeric_limits<int>::max())) fail(name, "image file too large");
+  const int len = int(size);
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(data, len, &w, &h, &channels))
+    fail(name, std::string("not a decodable image (PNG, JPEG, BMP, GIF, TGA, PSD, PNM): ") + stbi_failure_reason());
+
+  RgbImage out;
+  if (channels == 1 && stbi_is_16_bit_from_memory(data, len)) {
+    // PIL opens 16-bit greyscale as mode "I" and convert("RGB") clips each value
+    // to 255, where stb would keep the high byte: follow PIL.
+    int c = 0;
+    std::unique_ptr<stbi_us, StbFree> grey(stbi_load_16_from_memory(data, len, &w, &h, &c, 1));
+    if (!grey) fail(name, std::string("cannot decode image: ") + stbi_failure_reason());
+    out = RgbImage(h, w);
+    for (std::size_t i = 0; i < std::size_t(w) * h; ++i)
+      std::fill_n(&out.pixels[i * 3], 3, std::uint8_t(std::min<int>(grey.get()[i], 255)));
+    return out;
+  }
+  // Asking stb for 3 components replicates grey and drops alpha (stbi__convert_format),
+  // as PIL's L/LA/RGBA/P -> RGB conversions do; 16-bit RGB keeps the high byte as PIL does.
+  int c = 0;
+  std::unique_ptr<stbi_uc, StbFree> rgb(stbi_load_from_memory(data, len, &w, &h, &c, 3));
+  if (!rgb) fail(name, std::string("cannot decode image: ") + stbi_failure_reason());
+  if (w <= 0 || h <= 0) fail(name, "image has no pixels");
+  out.height = h;
+  out.width = w;
+  out.pixels.assign(rgb.get(), rgb.get() + std::size_t(w) * h * 3);
+  return out;
+}
+
+}  // namespace mechlens::vision

@@ -1,0 +1,31 @@
+#pragma once
+// Decoded images: 8-bit RGB, row-major height x width x 3 (HWC), the layout
+// PIL gives after Image.convert("RGB") and numpy.asarray.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mechlens::vision {
+
+struct RgbImage {
+  int height = 0;
+  int width = 0;
+  std::vector<std::uint8_t> pixels;  // height * width * 3, HWC
+
+  RgbImage() = default;
+  RgbImage(int h, int w, std::uint8_t fill = 0) : height(h), width(w), pixels(std::size_t(h) * w * 3, fill) {}
+  std::uint8_t* row(int y) { return pixels.data() + std::size_t(y) * width * 3; }
+  const std::uint8_t* row(int y) const { return pixels.data() + std::size_t(y) * width * 3; }
+  std::uint8_t at(int y, int x, int c) const { return pixels[(std::size_t(y) * width + x) * 3 + c]; }
+};
+
+// Decodes PNG, JPEG (and whatever else stb_image reads: BMP, GIF's first
+// frame, TGA, PSD, PNM) into RGB as PIL's Image.convert("RGB") does it:
+// grey is replicated, alpha is dropped (not composited onto a background),
+// palettes are expanded. Errors name the file.
+RgbImage decode_image(const std::string& path);
+// The same from bytes in memory; `name` is what errors call it.
+RgbImage decode_image_bytes(const std::uint8_t* data, std::size_t size, const std::string& name);
+
+}  // namespace mechlens::vision
