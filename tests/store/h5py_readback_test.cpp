@@ -29,7 +29,7 @@ TEST_F(H5pyReadback, H5pyReadsDimsScalesValuesAndStrings) {
     run->set_attr("weights", std::vector<double>{0.5, -1.5});
     run->set_attr("overrides", std::vector<std::string>{"a=1", "b=ü"});
 
-    auto input = run->group("inputs")->group("input_0");
+    auto input = run->group("inputs")->group("by_id")->group("input_0");
     const std::vector<std::int64_t> ids = {101, 7592, 102};
     const std::vector<std::uint8_t> modality = {2, 0, 2};
     input->write("ids", {ElementType::i64, {3}, ids.data()}, {"pos"});

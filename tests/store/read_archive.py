@@ -65,9 +65,9 @@ def main(path):
         expected = (np.arange(600 * 1000, dtype=np.float64) % 997).reshape(600, 1000)
         check(np.array_equal(big[()], expected), "big values")
 
-        ids = run["inputs/input_0/ids"]
+        ids = run["inputs/by_id/input_0/ids"]
         check(ids.dtype == np.int64 and list(ids[()]) == [101, 7592, 102], "ids")
-        modality = run["inputs/input_0/modality"]
+        modality = run["inputs/by_id/input_0/modality"]
         check(modality.dtype == np.uint8 and list(modality[()]) == [2, 0, 2], "modality")
         summary["datasets"] = sorted(a.keys())
     print(json.dumps(summary))

@@ -27,8 +27,10 @@ class ResultGroup {
   virtual ~ResultGroup() = default;
   virtual std::string path() const = 0;  // "/runs/run_0001/analyses/sensitivity_matrix"
 
-  // `dims` names each axis (size must equal the rank). Overwrites an unfinished
-  // dataset of the same name; a finished one is an error.
+  // `dims` names each axis (size must equal the rank). A dataset of the same
+  // name is replaced, so a unit redone after a crash simply writes again.
+  // A 1-D dataset named like its only dim is a coordinate (dimension scale);
+  // rules in schemas/results.md.
   virtual void write(const std::string& name, const ArrayRef& array,
                      const std::vector<std::string>& dims) = 0;
   virtual void write_strings(const std::string& name, const std::vector<std::string>& values,
@@ -39,7 +41,8 @@ class ResultGroup {
   virtual std::unique_ptr<ResultGroup> group(const std::string& name) = 0;
 
   // Resume support: a unit (e.g. one input) is marked done once all its
-  // datasets are written; a resumed run skips units already done.
+  // datasets are written (the file is flushed then); a resumed run skips
+  // units already done.
   virtual bool unit_done(const std::string& unit) const = 0;
   virtual void mark_unit_done(const std::string& unit) = 0;
   // Reads back a dataset written earlier (float64), e.g. to resume a sweep.
