@@ -28,6 +28,7 @@ TEST_F(H5pyReadback, H5pyReadsDimsScalesValuesAndStrings) {
     run->set_attr("layers", std::vector<std::int64_t>{0, 2});
     run->set_attr("weights", std::vector<double>{0.5, -1.5});
     run->set_attr("overrides", std::vector<std::string>{"a=1", "b=ü"});
+    run->set_attr("no_tags", std::vector<std::string>{});
 
     auto input = run->group("inputs")->group("by_id")->group("input_0");
     const std::vector<std::int64_t> ids = {101, 7592, 102};
@@ -48,6 +49,8 @@ TEST_F(H5pyReadback, H5pyReadsDimsScalesValuesAndStrings) {
     std::vector<double> big(600 * 1000);
     for (std::size_t k = 0; k < big.size(); ++k) big[k] = static_cast<double>(k % 997);
     a->write("big", {ElementType::f64, {600, 1000}, big.data()}, {"row", "col"});
+    const double total = 0.75;
+    a->write("total", {ElementType::f64, {}, &total}, {});
     a->mark_unit_done("input_0");
     a->mark_unit_done("input_1");
     run->finish();

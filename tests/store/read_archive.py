@@ -36,6 +36,7 @@ def main(path):
         check(list(run.attrs["layers"]) == [0, 2] and run.attrs["layers"].dtype == np.int64, "int64 vector")
         check(list(run.attrs["weights"]) == [0.5, -1.5], "double vector")
         check(list(run.attrs["overrides"]) == ["a=1", "b=ü"], "string vector")
+        check(isinstance(run.attrs["no_tags"], np.ndarray) and run.attrs["no_tags"].shape == (0,), "empty array")
         check(f["runs/run_0002"].attrs["status"] == "complete", "status of run_0002")
 
         a = run["analyses/sensitivity_matrix"]
@@ -59,6 +60,9 @@ def main(path):
         check(values == ["héllo", "世界", "🙂", "", "Ġthe"], f"tokens {values}")
         check(list(tokens.attrs["dims"]) == ["pos"], "tokens dims")
         check(list(a["_units_done"].asstr()[()]) == ["input_0", "input_1"], "units done")
+
+        total = a["total"]
+        check(total.shape == () and total[()] == 0.75 and total.attrs["dims"].shape == (0,), "scalar dataset")
 
         big = a["big"]
         check(big.compression == "gzip" and big.chunks is not None, f"big: {big.compression} {big.chunks}")

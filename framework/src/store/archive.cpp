@@ -18,20 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-h5::Id file_access(const h5::Where& where) {
-  h5::Id fapl = h5::plist_handle(H5Pcreate(H5P_FILE_ACCESS), where, "cannot create file properties");
-  // Close every object with the file, so the rename in finish() sees a closed file.
-  h5::check_status(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), where, "cannot set the close degree");
-  // 1.8 object headers: attributes larger than 64 KiB (long recipe texts) are
-  // stored densely instead of failing; every HDF5 >= 1.8 and h5py read them.
-  h5::check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), where,
-                   "cannot set library version bounds");
-  return fapl;
-}
-
 std::shared_ptr<OpenFile> open_file(const std::string& path, bool create) {
   const h5::Where where{path, ""};
-  h5::Id fapl = file_access(where);
+  h5::Id fapl = h5::file_access(where);
   auto file = std::make_shared<OpenFile>();
   file->path = path;
   if (create)
@@ -113,7 +102,11 @@ std::unique_ptr<RunWriter> start_run(const std::string& archive_path, const std:
     check_is_archive(archive_path);
     std::error_code error;
     fs::copy_file(archive_path, partial, error);
-    if (error) fail(partial, "cannot copy '" + archive_path + "' here: " + error.message());
+    if (error) {
+      std::error_code ignored;
+      fs::remove(partial, ignored);  // a half copy (disk full) must not block the next attempt
+      fail(partial, "cannot copy '" + archive_path + "' here: " + error.message());
+    }
   }
   try {
     auto file = open_file(partial, !append);

@@ -142,7 +142,8 @@ std::string describe(const std::string& archive_path) {
   if (is_hdf5 <= 0) fail(archive_path, "not an HDF5 file");
 
   const h5::Where root{archive_path, "/"};
-  h5::Id file = h5::file_handle(H5Fopen(archive_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), root,
+  h5::Id fapl = h5::file_access(root);
+  h5::Id file = h5::file_handle(H5Fopen(archive_path.c_str(), H5F_ACC_RDONLY, fapl.get()), root,
                                 "cannot open the archive");
   h5::Id top = h5::group_handle(H5Gopen2(file.get(), "/", H5P_DEFAULT), root, "cannot open the root group");
   std::ostringstream out;

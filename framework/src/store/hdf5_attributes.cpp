@@ -9,12 +9,7 @@ namespace mechlens::store::h5 {
 
 namespace {
 
-// Empty vectors get a null dataspace: HDF5 1.10 rejects zero-sized attribute
-// extents; h5py reads a null dataspace as h5py.Empty.
-Id vector_space(std::size_t n, const Where& where) {
-  if (n == 0) return space_handle(H5Screate(H5S_NULL), where, "cannot create a null dataspace");
-  return make_space({static_cast<hsize_t>(n)}, where);
-}
+Id vector_space(std::size_t n, const Where& where) { return make_space({static_cast<hsize_t>(n)}, where); }
 
 void write_raw(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_type, hid_t space,
                const void* data, const Where& where) {
@@ -22,7 +17,7 @@ void write_raw(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_ty
     check_status(H5Adelete(obj, name.c_str()), where, "cannot replace attribute '" + name + "'");
   Id attr = attribute_handle(H5Acreate2(obj, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT), where,
                              "cannot create attribute '" + name + "'");
-  if (H5Sget_simple_extent_type(space) != H5S_NULL)
+  if (H5Sget_simple_extent_npoints(space) > 0)
     check_status(H5Awrite(attr.get(), mem_type, data), where, "cannot write attribute '" + name + "'");
 }
 

@@ -80,6 +80,22 @@ Id type_handle(hid_t id, const Where& w, const std::string& what) { return Id(ch
 Id space_handle(hid_t id, const Where& w, const std::string& what) { return Id(check(id, w, what), H5Sclose); }
 Id plist_handle(hid_t id, const Where& w, const std::string& what) { return Id(check(id, w, what), H5Pclose); }
 
+Id file_access(const Where& where) {
+  Id fapl = plist_handle(H5Pcreate(H5P_FILE_ACCESS), where, "cannot create file properties");
+  // Close every object with the file, so the rename in finish() sees a closed file.
+  check_status(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), where, "cannot set the close degree");
+  // 1.8 object headers: attributes larger than 64 KiB (long recipe texts) are
+  // stored densely instead of failing; every HDF5 >= 1.8 and h5py read them.
+  check_status(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18), where,
+               "cannot set library version bounds");
+#if H5_VERSION_GE(1, 10, 7)
+  // Cluster file systems (NFS, Lustre) often have no flock(); HDF5 would then
+  // refuse to open the file. Lock where locks exist, go on where they do not.
+  check_status(H5Pset_file_locking(fapl.get(), true, true), where, "cannot set file locking");
+#endif
+  return fapl;
+}
+
 Id utf8_string_type(const Where& where) {
   Id type = type_handle(H5Tcopy(H5T_C_S1), where, "cannot copy the string type");
   check_status(H5Tset_size(type.get(), H5T_VARIABLE), where, "cannot make a variable-length string type");

@@ -66,6 +66,9 @@ Id type_handle(hid_t id, const Where& where, const std::string& what);
 Id space_handle(hid_t id, const Where& where, const std::string& what);
 Id plist_handle(hid_t id, const Where& where, const std::string& what);
 
+// File access properties for every file we open (archive and describe alike).
+Id file_access(const Where& where);
+
 // Variable-length UTF-8 string type (what h5py writes for `str`).
 Id utf8_string_type(const Where& where);
 // Dataspace: scalar for an empty shape, else simple with these extents.
