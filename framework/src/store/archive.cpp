@@ -2,7 +2,12 @@
 // renamed over `<archive>` when finished (layout: schemas/results.md).
 #include "store/archive.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -30,6 +35,18 @@ std::shared_ptr<OpenFile> open_file(const std::string& path, bool create) {
     file->file = h5::file_handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), where,
                                  "cannot open the archive for writing");
   return file;
+}
+
+void sync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) {
+    if (directory) return;  // best effort: some file systems refuse to open directories
+    fail(path, std::string("cannot open to sync: ") + std::strerror(errno));
+  }
+  const int status = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (status != 0 && !directory) fail(path, std::string("cannot sync to disk: ") + std::strerror(saved));
 }
 
 class Hdf5RunWriter : public RunWriter {
@@ -61,9 +78,13 @@ class Hdf5RunWriter : public RunWriter {
     // Closing through the Id would swallow the status; a failed close means
     // unwritten data, and then the archive must not be replaced.
     h5::check_status(H5Fclose(file_->file.release()), where, "cannot close the archive");
+    // On disk before the rename, and the rename itself on disk after: a power
+    // failure must not leave a renamed but empty archive (H5Fflush does not fsync).
+    sync_path(file_->path, false);
     std::error_code error;
     fs::rename(file_->path, final_path_, error);
     if (error) fail(file_->path, "cannot rename to '" + final_path_ + "': " + error.message());
+    sync_path(fs::absolute(final_path_).parent_path().string(), true);
     return final_path_;
   }
 
