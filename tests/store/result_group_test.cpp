@@ -415,3 +415,35 @@ TEST_F(ResultGroupTest, GroupUsedAfterFinishIsAnError) {
 
 }  // namespace
 }  // namespace mechlens::store
+
+namespace mechlens::store {
+namespace {
+
+// Groups open HDF5 objects per operation only: none may stay open between
+// calls (or after an error), else finish() could not really close the file.
+TEST_F(ResultGroupTest, NoHdf5ObjectStaysOpenBetweenCalls) {
+  auto open_objects = [] {
+    return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_ATTR | H5F_OBJ_DATATYPE);
+  };
+  auto run = open_run(file("out.h5"), false);
+  auto g = run->analysis("a");
+  const std::vector<std::int64_t> layer = {0, 1};
+  const std::vector<double> m(4, 1.0);
+  g->write("layer", {ElementType::i64, {2}, layer.data()}, {"layer"});
+  g->write("m", {ElementType::f64, {2, 2}, m.data()}, {"layer", "x"});
+  g->write("m", {ElementType::f64, {2, 2}, m.data()}, {"layer", "x"});
+  g->write_strings("s", {"a"}, "x");
+  g->set_attr("k", std::vector<std::string>{"v"});
+  g->mark_unit_done("u");
+  EXPECT_TRUE(g->unit_done("u"));
+  EXPECT_EQ(g->read_f64("m").size(), 4u);
+  EXPECT_THROW(g->read_f64("s"), Error);
+  EXPECT_THROW(g->write("bad", {ElementType::f64, {2}, m.data()}, {"a", "b"}), Error);
+  EXPECT_THROW(g->group("m"), Error);
+  EXPECT_EQ(open_objects(), 0);
+  EXPECT_NE(describe(file("out.h5.partial")).find("m [layer=2, x=2] float64"), std::string::npos);
+  EXPECT_EQ(open_objects(), 0);
+}
+
+}  // namespace
+}  // namespace mechlens::store
