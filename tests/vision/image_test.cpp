@@ -1,6 +1,7 @@
 // Decoding to RGB like PIL's Image.open(...).convert("RGB"): grey replicated,
 // alpha dropped (not composited), palettes expanded, 16-bit grey clipped;
-// the JPEG within a few levels of libjpeg (Pillow) since decoders differ.
+// EXIF orientation applied as ImageOps.exif_transpose (transformers' load_image);
+// the JPEGs within a few levels of libjpeg (Pillow) since decoders differ.
 #include "vision/image.hpp"
 
 #include <gtest/gtest.h>
@@ -35,7 +36,22 @@ TEST(DecodeImage, EqualsPilConvertRgb) {
     if (tolerance > 0) EXPECT_LT(total / img.pixels.size(), 1.0) << file << ": mean |diff| vs libjpeg";
     ++checked;
   }
-  EXPECT_EQ(checked, 7);
+  EXPECT_EQ(checked, 16);
+}
+
+TEST(DecodeImage, ExifOrientationCanBeIgnored) {
+  // Stored pixels, as PIL gives them without exif_transpose.
+  const json golden = load_json("decode_golden.json");
+  int checked = 0;
+  for (const auto& g : golden) {
+    if (!g.contains("stored")) continue;
+    const RgbImage img = decode_image(fixture(g["file"]), /*apply_exif_orientation=*/false);
+    ASSERT_EQ(img.height, 5);
+    ASSERT_EQ(img.width, 7);
+    for (std::size_t i = 0; i < img.pixels.size(); ++i) ASSERT_EQ(int(img.pixels[i]), g["stored"][i].get<int>()) << g["file"];
+    ++checked;
+  }
+  EXPECT_EQ(checked, 8);
 }
 
 TEST(DecodeImage, MissingFileNamesTheFile) {

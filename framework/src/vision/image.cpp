@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "mechlens/error.hpp"
+#include "vision/exif_orientation.hpp"
 
 namespace mechlens::vision {
 namespace {
@@ -32,14 +33,7 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   return bytes;
 }
 
-}  // namespace
-
-RgbImage decode_image(const std::string& path) {
-  const std::vector<std::uint8_t> bytes = read_file(path);
-  return decode_image_bytes(bytes.data(), bytes.size(), path);
-}
-
-RgbImage decode_image_bytes(const std::uint8_t* data, std::size_t size, const std::string& name) {
+RgbImage decode_rgb(const std::uint8_t* data, std::size_t size, const std::string& name) {
   if (size == 0) fail(name, "not an image: the file is empty");
   if (size > std::size_t(std::numeric_limits<int>::max())) fail(name, "image file too large");
   const int len = int(size);
@@ -69,6 +63,18 @@ RgbImage decode_image_bytes(const std::uint8_t* data, std::size_t size, const st
   out.width = w;
   out.pixels.assign(rgb.get(), rgb.get() + std::size_t(w) * h * 3);
   return out;
+}
+
+}  // namespace
+
+RgbImage decode_image(const std::string& path, bool apply_exif) {
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  return decode_image_bytes(bytes.data(), bytes.size(), path, apply_exif);
+}
+
+RgbImage decode_image_bytes(const std::uint8_t* data, std::size_t size, const std::string& name, bool apply_exif) {
+  RgbImage rgb = decode_rgb(data, size, name);
+  return apply_exif ? apply_exif_orientation(rgb, exif_orientation(data, size)) : rgb;
 }
 
 }  // namespace mechlens::vision

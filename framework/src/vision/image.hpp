@@ -21,11 +21,14 @@ struct RgbImage {
 };
 
 // Decodes PNG, JPEG (and whatever else stb_image reads: BMP, GIF's first
-// frame, TGA, PSD, PNM) into RGB as PIL's Image.convert("RGB") does it:
-// grey is replicated, alpha is dropped (not composited onto a background),
-// palettes are expanded. Errors name the file.
-RgbImage decode_image(const std::string& path);
+// frame, TGA, PSD, PNM) into RGB as transformers' image_utils.load_image
+// does for a path: PIL.ImageOps.exif_transpose (JPEG APP1 / PNG eXIf
+// Orientation), then Image.convert("RGB"): grey is replicated, alpha is
+// dropped (not composited onto a background), palettes are expanded.
+// Errors name the file.
+RgbImage decode_image(const std::string& path, bool apply_exif_orientation = true);
 // The same from bytes in memory; `name` is what errors call it.
-RgbImage decode_image_bytes(const std::uint8_t* data, std::size_t size, const std::string& name);
+RgbImage decode_image_bytes(const std::uint8_t* data, std::size_t size, const std::string& name,
+                            bool apply_exif_orientation = true);
 
 }  // namespace mechlens::vision
