@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <ATen/Parallel.h>
+
 #include "mechlens/error.hpp"
 
 namespace mechlens::vision {
@@ -121,39 +123,44 @@ inline std::uint8_t clip8(std::int32_t acc) {
 
 // Rows [row0, row0 + out.height) of `in`, resampled along x into `out`.
 void horizontal_pass(const RgbImage& in, int row0, const Taps& t, RgbImage& out) {
-  for (int yy = 0; yy < out.height; ++yy) {
-    const std::uint8_t* src = in.row(yy + row0);
-    std::uint8_t* dst = out.row(yy);
-    for (int xx = 0; xx < out.width; ++xx) {
-      const std::int32_t* k = &t.weights[std::size_t(xx) * t.ksize];
-      const std::uint8_t* p = src + std::size_t(t.first[xx]) * 3;
-      std::int32_t s0 = 1 << (kPrecisionBits - 1), s1 = s0, s2 = s0;  // +0.5 before the floor
-      for (int x = 0; x < t.count[xx]; ++x, p += 3) {
-        s0 += p[0] * k[x];
-        s1 += p[1] * k[x];
-        s2 += p[2] * k[x];
+  // Rows are independent: split them across threads (same arithmetic per pixel).
+  at::parallel_for(0, out.height, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (int yy = int(begin); yy < int(end); ++yy) {
+      const std::uint8_t* src = in.row(yy + row0);
+      std::uint8_t* dst = out.row(yy);
+      for (int xx = 0; xx < out.width; ++xx) {
+        const std::int32_t* k = &t.weights[std::size_t(xx) * t.ksize];
+        const std::uint8_t* p = src + std::size_t(t.first[xx]) * 3;
+        std::int32_t s0 = 1 << (kPrecisionBits - 1), s1 = s0, s2 = s0;  // +0.5 before the floor
+        for (int x = 0; x < t.count[xx]; ++x, p += 3) {
+          s0 += p[0] * k[x];
+          s1 += p[1] * k[x];
+          s2 += p[2] * k[x];
+        }
+        dst[xx * 3 + 0] = clip8(s0);
+        dst[xx * 3 + 1] = clip8(s1);
+        dst[xx * 3 + 2] = clip8(s2);
       }
-      dst[xx * 3 + 0] = clip8(s0);
-      dst[xx * 3 + 1] = clip8(s1);
-      dst[xx * 3 + 2] = clip8(s2);
     }
-  }
+  });
 }
 
 // Resampled along y; `first` indices are relative to in's row 0 minus `row0`.
 void vertical_pass(const RgbImage& in, int row0, const Taps& t, RgbImage& out) {
   const std::size_t stride = std::size_t(in.width) * 3;
-  for (int yy = 0; yy < out.height; ++yy) {
-    const std::int32_t* k = &t.weights[std::size_t(yy) * t.ksize];
-    const std::uint8_t* base = in.row(t.first[yy] - row0);
-    std::uint8_t* dst = out.row(yy);
-    for (std::size_t i = 0; i < stride; ++i) {
-      std::int32_t s = 1 << (kPrecisionBits - 1);
-      const std::uint8_t* p = base + i;
-      for (int y = 0; y < t.count[yy]; ++y, p += stride) s += *p * k[y];
-      dst[i] = clip8(s);
+  at::parallel_for(0, out.height, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (int yy = int(begin); yy < int(end); ++yy) {
+      const std::int32_t* k = &t.weights[std::size_t(yy) * t.ksize];
+      const std::uint8_t* base = in.row(t.first[yy] - row0);
+      std::uint8_t* dst = out.row(yy);
+      for (std::size_t i = 0; i < stride; ++i) {
+        std::int32_t s = 1 << (kPrecisionBits - 1);
+        const std::uint8_t* p = base + i;
+        for (int y = 0; y < t.count[yy]; ++y, p += stride) s += *p * k[y];
+        dst[i] = clip8(s);
+      }
     }
-  }
+  });
 }
 
 }  // namespace
