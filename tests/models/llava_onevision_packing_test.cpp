@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "models/llava_onevision/llava_packing.hpp"
+#include "vision/anyres.hpp"
+#include "vision/token_count.hpp"
 
 namespace mechlens::models::llava_onevision {
 namespace {
@@ -42,7 +44,7 @@ TEST(LlavaPacking, EveryFixtureSizeMatches) {
     const int h = c.at("height"), w = c.at("width");
     const PackLayout p = pack_layout({h, w}, pins, 384, 14, 9);
     EXPECT_EQ(p.tokens(), c.at("tokens").get<std::int64_t>()) << h << "x" << w;
-    const auto best = select_best_resolution({h, w}, pins);
+    const auto best = vision::select_best_resolution({h, w}, pins);
     EXPECT_EQ(best.first, c.at("best")[0].get<int>()) << h << "x" << w;
     EXPECT_EQ(best.second, c.at("best")[1].get<int>()) << h << "x" << w;
     ++checked;
@@ -66,11 +68,17 @@ TEST(LlavaPacking, AnnotationsCoverBaseThenGridWithNewlines) {
   for (const auto& t : a) EXPECT_EQ(t.modality, Modality::image);
 }
 
-TEST(LlavaPacking, PythonArithmetic) {
-  EXPECT_EQ(python_floordiv(7.0, 2.0), 3.0);
-  EXPECT_EQ(python_floordiv(-7.0, 2.0), -4.0);
-  EXPECT_EQ(python_int_round7(26.999999996), 27);  // what round(x, 7) is there for
-  EXPECT_EQ(python_int_round7(26.9), 26);
+TEST(LlavaPacking, ModelPackingAgreesWithTheProcessorsTokenRule) {
+  // The two sides HF keeps consistent: the processor's placeholder count and
+  // the model's packed feature count.
+  const auto f = fixture();
+  vision::LlavaOnevisionProcessorConfig config;
+  config.grid_pinpoints = pinpoints(f);
+  for (const auto& c : f.at("counts")) {
+    const int h = c.at("height"), w = c.at("width");
+    EXPECT_EQ(vision::llava_onevision_image_tokens(h, w, config).total,
+              pack_layout({h, w}, config.grid_pinpoints, 384, 14, 9).tokens()) << h << "x" << w;
+  }
 }
 
 }  // namespace

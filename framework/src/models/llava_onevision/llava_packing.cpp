@@ -3,53 +3,12 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
-#include <limits>
 
 #include "mechlens/error.hpp"
+#include "vision/anyres.hpp"
+#include "vision/python_math.hpp"
 
 namespace mechlens::models::llava_onevision {
-
-double python_floordiv(double a, double b) {
-  // CPython's float_floor_div (Objects/floatobject.c, _float_div_mod).
-  double mod = std::fmod(a, b);
-  double div = (a - mod) / b;
-  if (mod != 0.0) {
-    if ((b < 0) != (mod < 0)) div -= 1.0;
-  }
-  if (div != 0.0) {
-    double floordiv = std::floor(div);
-    if (div - floordiv > 0.5) floordiv += 1.0;
-    return floordiv;
-  }
-  return std::copysign(0.0, a / b);
-}
-
-long long python_int_round7(double x) {
-  // round(x, 7) then int(): truncation toward zero of x rounded to 7 decimals
-  // (rounding half to even, as Python's correctly rounded round does).
-  const double scaled = std::nearbyint(x * 1e7);
-  return static_cast<long long>(std::trunc(scaled / 1e7));
-}
-
-std::pair<int, int> select_best_resolution(std::pair<int, int> image, const std::vector<std::pair<int, int>>& pinpoints) {
-  const double oh = image.first, ow = image.second;
-  std::pair<int, int> best{0, 0};
-  long long best_effective = 0;
-  long long best_waste = std::numeric_limits<long long>::max();
-  for (const auto& [h, w] : pinpoints) {
-    const double scale = std::min(w / ow, h / oh);
-    const long long dw = static_cast<long long>(ow * scale), dh = static_cast<long long>(oh * scale);
-    const long long effective = std::min(dw * dh, static_cast<long long>(ow * oh));
-    const long long waste = static_cast<long long>(w) * h - effective;
-    if (effective > best_effective || (effective == best_effective && waste < best_waste)) {
-      best_effective = effective;
-      best_waste = waste;
-      best = {h, w};
-    }
-  }
-  if (best.first == 0) fail("select_best_resolution", "no grid pinpoints");
-  return best;
-}
 
 PackLayout pack_layout(std::pair<int, int> image, const std::vector<std::pair<int, int>>& pinpoints, int crop_size,
                        int patch_size, int max_num_patches) {
@@ -57,7 +16,7 @@ PackLayout pack_layout(std::pair<int, int> image, const std::vector<std::pair<in
     fail("image", "size " + std::to_string(image.first) + "x" + std::to_string(image.second) + " is empty");
   PackLayout p;
   p.side = crop_size / patch_size;
-  const auto best = select_best_resolution(image, pinpoints);
+  const auto best = vision::select_best_resolution(image, pinpoints);
   // get_anyres_image_grid_shape: best // crop_size per side.
   p.tiles_rows = best.first / crop_size;
   p.tiles_cols = best.second / crop_size;
@@ -68,12 +27,12 @@ PackLayout pack_layout(std::pair<int, int> image, const std::vector<std::pair<in
   p.top = 0, p.rows = current_h, p.left = 0, p.cols = current_w;
   // unpad_image
   if (ow / oh > double(current_w) / double(current_h)) {
-    const long long new_h = python_int_round7(oh * (double(current_w) / ow));
+    const auto new_h = static_cast<long long>(vision::python_round(oh * (double(current_w) / ow), 7));
     const long long padding = (current_h - new_h) >= 0 ? (current_h - new_h) / 2 : -((new_h - current_h + 1) / 2);
     p.top = static_cast<int>(padding);
     p.rows = static_cast<int>(current_h - 2 * padding);
   } else {
-    const long long new_w = python_int_round7(ow * (double(current_h) / oh));
+    const auto new_w = static_cast<long long>(vision::python_round(ow * (double(current_h) / oh), 7));
     const long long padding = (current_w - new_w) >= 0 ? (current_w - new_w) / 2 : -((new_w - current_w + 1) / 2);
     p.left = static_cast<int>(padding);
     p.cols = static_cast<int>(current_w - 2 * padding);
@@ -83,8 +42,8 @@ PackLayout pack_layout(std::pair<int, int> image, const std::vector<std::pair<in
   const double ratio = std::sqrt(double(p.rows) * double(p.cols) / (double(max_num_patches) * p.side * p.side));
   if (ratio > 1.1) {
     p.downscaled = true;
-    p.out_rows = static_cast<int>(python_floordiv(p.rows, ratio));
-    p.out_cols = static_cast<int>(python_floordiv(p.cols, ratio));
+    p.out_rows = static_cast<int>(vision::python_floordiv(p.rows, ratio));
+    p.out_cols = static_cast<int>(vision::python_floordiv(p.cols, ratio));
   }
   return p;
 }

@@ -11,8 +11,9 @@
 //      resized to (int(rows // ratio), int(cols // ratio)) by bilinear
 //      interpolation (F.interpolate, align_corners=False);
 //   5. image_newline appended after each row.
-// Integer steps use Python's float semantics (floor division, round to 7
-// digits) so counts agree with transformers on every size.
+// Integer steps use Python's float semantics (vision/python_math.hpp) and
+// the best resolution is vision::select_best_resolution, the processor's own,
+// so counts agree with transformers on every size.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -22,10 +23,6 @@
 #include "mechlens/input.hpp"
 
 namespace mechlens::models::llava_onevision {
-
-// image_processing_utils.select_best_resolution: the (height, width) with the
-// largest effective resolution, ties to the least waste. `image` is (height, width).
-std::pair<int, int> select_best_resolution(std::pair<int, int> image, const std::vector<std::pair<int, int>>& pinpoints);
 
 struct PackLayout {
   int side = 0;                   // patches per crop side (27)
@@ -55,9 +52,5 @@ at::Tensor pack_image_features(const at::Tensor& features, const PackLayout& lay
 // packed out_rows x out_cols grid; each row's newline token crop 1, that
 // row, col = out_cols (one past the last patch column).
 std::vector<TokenAnnotation> pack_annotations(const PackLayout& layout);
-
-// Python's float floor division a // b and int(round(x, 7)), for the layout rules.
-double python_floordiv(double a, double b);
-long long python_int_round7(double x);
 
 }  // namespace mechlens::models::llava_onevision
