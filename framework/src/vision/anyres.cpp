@@ -14,7 +14,6 @@ std::pair<int, int> select_best_resolution(std::pair<int, int> image_hw, const s
   if (pinpoints.empty()) fail("select_best_resolution", "no grid pinpoints");
   const auto [oh, ow] = image_hw;
   std::pair<int, int> best{0, 0};
-  bool found = false;
   std::int64_t max_effective = 0;
   std::int64_t min_wasted = std::numeric_limits<std::int64_t>::max();  // float("inf")
   for (const auto& [h, w] : pinpoints) {
@@ -26,11 +25,10 @@ std::pair<int, int> select_best_resolution(std::pair<int, int> image_hw, const s
       max_effective = effective;
       min_wasted = wasted;
       best = {h, w};
-      found = true;
     }
   }
-  // HF returns None here (every pinpoint scales the image to zero pixels); take the first.
-  if (!found) best = pinpoints.front();
+  // Even when every pinpoint scales a sliver to zero pixels, the first one
+  // compares equal on effective resolution and less on waste than inf: never empty.
   return best;
 }
 
