@@ -1,0 +1,115 @@
+// mechlens tokenize MODEL_DIR TEXT [--json] [--raw] [--image PATH] [--jsonl FILE]
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "mechlens/error.hpp"
+#include "models/registry.hpp"
+
+namespace mechlens::cli {
+
+namespace {
+
+nlohmann::json to_json(const EncodedInput& input) {
+  nlohmann::json modalities = nlohmann::json::array();
+  for (const TokenAnnotation& a : input.annotations) modalities.push_back(to_string(a.modality));
+  return {{"ids", input.ids}, {"tokens", input.tokens}, {"modalities", modalities}};
+}
+
+// Token strings are the vocabulary's spelling; a byte-level piece that is not
+// valid UTF-8 on its own is printed with U+FFFD rather than failing.
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+void print_table(const EncodedInput& input) {
+  std::cout << std::setw(5) << "pos" << "  " << std::setw(8) << "id" << "  token\n";
+  for (std::size_t i = 0; i < input.ids.size(); ++i) {
+    std::cout << std::setw(5) << i << "  " << std::setw(8) << input.ids[i] << "  " << input.tokens[i];
+    if (i < input.annotations.size()) {
+      const TokenAnnotation& a = input.annotations[i];
+      if (a.modality == Modality::image)
+        std::cout << "  [image crop " << a.crop << " row " << a.row << " col " << a.col << "]";
+      else if (a.modality == Modality::special)
+        std::cout << "  [special]";
+    }
+    std::cout << "\n";
+  }
+  std::cout << input.ids.size() << " tokens";
+  if (input.answer_position >= 0) std::cout << ", answer position " << input.answer_position;
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int tokenize_command(const Args& args) {
+  po::options_description options("options");
+  options.add_options()
+      ("json", "print one JSON object {\"ids\", \"tokens\", \"modalities\"}")
+      ("raw", "the text alone: no chat template, no added special tokens")
+      ("image", po::value<std::string>(), "an image for the prompt (placeholders expanded as the model sees them)")
+      ("jsonl", po::value<std::string>(), "read one JSON string per line from FILE ('-' = stdin), print one JSON object per line");
+  const Parsed p = parse(args, options, {"model", "text"});
+  if (p.help) {
+    print_help("tokenize MODEL_DIR TEXT [--json] [--raw] [--image PATH] [--jsonl FILE]",
+               "Shows the token ids and strings the model's adapter produces for a prompt\n"
+               "(with the chat template and special tokens, unless --raw).",
+               options);
+    return 0;
+  }
+  if (!p.values.count("model")) throw UsageError("tokenize: missing MODEL_DIR");
+  const bool raw = p.values.count("raw") != 0;
+  const bool has_text = p.values.count("text") != 0;
+  const bool jsonl = p.values.count("jsonl") != 0;
+  if (has_text == jsonl) throw UsageError("tokenize: give either TEXT or --jsonl FILE");
+  if (raw && p.values.count("image")) throw UsageError("tokenize: --raw tokenizes text alone; it takes no --image");
+
+  const std::string dir = p.values["model"].as<std::string>();
+  const std::string adapter = models::detect_adapter(dir);
+  const std::unique_ptr<Model> model = models::load(adapter, {dir, "float32", "cpu"});
+
+  InputSpec spec;
+  spec.id = "tokenize";
+  if (p.values.count("image"))
+    spec.image = std::filesystem::absolute(p.values["image"].as<std::string>()).lexically_normal().string();
+  auto encode = [&](const std::string& text) {
+    if (raw) return model->encode_raw(text);
+    InputSpec s = spec;
+    s.text = text;
+    return model->encode(s);
+  };
+
+  if (!jsonl) {
+    const EncodedInput input = encode(p.values["text"].as<std::string>());
+    if (p.values.count("json"))
+      std::cout << dump(to_json(input)) << "\n";
+    else
+      print_table(input);
+    return 0;
+  }
+
+  const std::string file = p.values["jsonl"].as<std::string>();
+  std::ifstream stream;
+  if (file != "-") {
+    stream.open(file);
+    if (!stream) fail(file, "cannot open");
+  }
+  std::istream& in = file == "-" ? std::cin : stream;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = file + ":" + std::to_string(number);
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      fail(where, std::string("not JSON: ") + e.what());
+    }
+    if (!value.is_string()) fail(where, "expected a JSON string, got " + std::string(value.type_name()));
+    std::cout << dump(to_json(encode(value.get<std::string>()))) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace mechlens::cli

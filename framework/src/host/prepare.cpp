@@ -1,0 +1,32 @@
+#include "host/prepare.hpp"
+
+#include <set>
+
+#include "mechlens/error.hpp"
+
+namespace mechlens::host {
+
+std::vector<PreparedAnalysis> prepare_analyses(const recipe::Recipe& recipe, const PluginHost& plugins) {
+  std::vector<PreparedAnalysis> prepared;
+  std::set<std::string> names;
+  for (const recipe::AnalysisEntry& entry : recipe.analyses) {
+    // Two analyses writing into one archive group would overwrite each other.
+    if (!names.insert(entry.name).second)
+      fail(entry.source.where(), entry.label() + ": another analysis already has the name '" + entry.name +
+                                     "'; give this one its own `name`");
+    std::shared_ptr<const LoadedPlugin> plugin;
+    try {
+      plugin = plugins.find_shared(entry.plugin);
+    } catch (const Error& e) {
+      fail(entry.source.where(), entry.label() + ": " + e.what());
+    }
+    PreparedAnalysis p;
+    p.entry = &entry;
+    p.params = recipe::validate_params(entry, plugin->info().params);
+    p.plugin = std::move(plugin);
+    prepared.push_back(std::move(p));
+  }
+  return prepared;
+}
+
+}  // namespace mechlens::host

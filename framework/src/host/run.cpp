@@ -1,0 +1,160 @@
+#include "host/run.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "host/blas_info.hpp"
+#include "host/console.hpp"
+#include "host/plugin_host.hpp"
+#include "host/prepare.hpp"
+#include "host/provenance.hpp"
+#include "mechlens/error.hpp"
+#include "models/registry.hpp"
+#include "report/figure_folder.hpp"
+#include "store/archive.hpp"
+
+namespace fs = std::filesystem;
+
+namespace mechlens::host {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string fixed(double v, int digits = 2) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
+  return buffer;
+}
+
+// Recipe threads = 0 means "all cores": libtorch's own default here is 1.
+int choose_threads(std::int64_t requested) {
+  if (requested > 0) return static_cast<int>(requested);
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
+void report_blas(Logger& log) {
+  const BlasInfo blas = detect_blas();
+  log.info(blas.describe());
+  for (const std::string& w : blas.warnings()) log.warn(w);
+}
+
+std::vector<EncodedInput> encode_inputs(const Model& model, const std::vector<InputSpec>& specs) {
+  std::vector<EncodedInput> inputs;
+  inputs.reserve(specs.size());
+  for (const InputSpec& spec : specs) {
+    try {
+      inputs.push_back(model.encode(spec));
+    } catch (const std::exception& e) {
+      fail("input '" + spec.id + "'", e.what());
+    }
+  }
+  return inputs;
+}
+
+// Whether a resumed run already finished this analysis: recorded in the
+// analysis' own group once its plugin returned.
+constexpr const char* kAnalysisDoneUnit = "mechlens.analysis";
+
+}  // namespace
+
+std::string archive_path(const recipe::Recipe& recipe, const std::string& out) {
+  const std::string path = out.empty() ? recipe.experiment.output : out;
+  if (path.empty()) fail(recipe.path, "no output archive: set experiment.output or pass --out");
+  return fs::absolute(path).lexically_normal().string();
+}
+
+RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
+  StderrLogger stderr_logger(options.verbose);
+  StderrProgress stderr_progress(options.verbose);
+  Logger& log = options.logger ? *options.logger : stderr_logger;
+  Progress& progress = options.progress ? *options.progress : stderr_progress;
+  const std::string started = utc_now();
+  const auto run_start = Clock::now();
+
+  // 1. Plugins and parameters: every recipe error before any expensive work.
+  const PluginHost plugins(options.plugin_dirs.empty() ? PluginHost::search_path() : options.plugin_dirs);
+  for (const std::string& w : plugins.warnings()) log.warn(w);
+  const std::vector<PreparedAnalysis> analyses = prepare_analyses(recipe, plugins);
+  const std::string out = archive_path(recipe, options.out);
+
+  // 2. Threads and BLAS.
+  const int threads = choose_threads(recipe.model.threads);
+  at::set_num_threads(threads);
+  log.info("threads: " + std::to_string(at::get_num_threads()));
+  report_blas(log);
+
+  // 3. Model and inputs.
+  auto t = Clock::now();
+  std::unique_ptr<Model> model = models::load(recipe.model.adapter, {recipe.model.path, recipe.model.dtype, recipe.model.device});
+  const Geometry g = model->geometry();
+  log.info("model: " + recipe.model.adapter + " (" + std::to_string(g.n_layers) + " layers x " +
+           std::to_string(g.n_heads) + " heads, d_model " + std::to_string(g.d_model) + ") from " +
+           recipe.model.path + " in " + fixed(seconds_since(t)) + " s");
+  t = Clock::now();
+  const std::vector<EncodedInput> inputs = encode_inputs(*model, recipe.inputs);
+  log.info("encoded " + std::to_string(inputs.size()) + " inputs in " + fixed(seconds_since(t), 3) + " s");
+
+  // 4. The archive: nothing touches it before this point.
+  std::unique_ptr<store::RunWriter> run = store::open_run(out, options.resume);
+  log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + out);
+  write_run_provenance(*run, recipe, started);
+  run->set_attr("threads", std::int64_t{threads});
+  run->set_attr("blas", detect_blas().describe());
+  write_model_provenance(*run, recipe.model, *model);
+  write_inputs(*run, inputs);
+
+  RunResult result;
+  result.run_name = run->run_name();
+  for (const PreparedAnalysis& analysis : analyses) {
+    const std::string& name = analysis.entry->name;
+    const std::string who = "analysis '" + name + "' (" + analysis.plugin->name() + ")";
+    std::unique_ptr<ResultGroup> group = run->analysis(name);
+    if (run->resumed() && group->unit_done(kAnalysisDoneUnit)) {
+      log.info(who + ": finished before the interruption, skipped");
+      continue;
+    }
+    write_analysis_provenance(*group, analysis);
+    report::FigureFolder figures(report::figure_directory(out, run->run_name(), name));
+    std::vector<std::string> findings;
+    RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures};
+
+    if (auto* console = dynamic_cast<StderrProgress*>(&progress)) console->set_prefix(name);
+    log.info("running " + who);
+    const std::string analysis_started = utc_now();
+    const auto analysis_start = Clock::now();
+    try {
+      AnalysisPtr instance = analysis.plugin->create();
+      instance->run(ctx);
+    } catch (const std::exception& e) {
+      if (auto* console = dynamic_cast<StderrProgress*>(&progress)) console->end_line();
+      // The run is left unfinished: `.partial` keeps what was written, the archive is untouched.
+      fail(who, e.what());
+    }
+    if (auto* console = dynamic_cast<StderrProgress*>(&progress)) console->end_line();
+    const double seconds = seconds_since(analysis_start);
+    group->set_attr("started", analysis_started);
+    group->set_attr("finished", utc_now());
+    group->set_attr("seconds", seconds);
+    group->set_attr("findings", findings);
+    group->mark_unit_done(kAnalysisDoneUnit);
+    log.info(who + ": " + fixed(seconds) + " s");
+    for (std::string& f : findings) result.findings.push_back({name, std::move(f)});
+    for (const std::string& png : figures.written()) result.figures.push_back(png);
+  }
+
+  run->set_attr("finished", utc_now());
+  run->set_attr("seconds", seconds_since(run_start));
+  result.archive = run->finish();
+  return result;
+}
+
+}  // namespace mechlens::host
