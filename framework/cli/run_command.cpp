@@ -33,6 +33,8 @@ int run_command(const Args& args) {
   if (p.values.count("out")) run.out = p.values["out"].as<std::string>();
   run.resume = p.values.count("resume") != 0;
   run.verbose = p.values.count("verbose") != 0;
+  run.command_line = "mechlens run";
+  for (const std::string& a : args) run.command_line += " " + a;
   const host::RunResult result = host::run_recipe(recipe, run);
 
   for (const host::Finding& f : result.findings) std::cout << f.analysis << ": " << f.text << "\n";

@@ -66,12 +66,29 @@ TEST_F(RunRecipe, ResultsAndProvenanceAreInTheArchive) {
   EXPECT_FALSE(fs::exists(out_ + ".partial"));
 
   const nlohmann::json a = read_archive(out_);
-  const auto& run = a.at("/runs/run_0001");
-  EXPECT_EQ(run["attrs"]["recipe_text"], read_file(recipe_path_));
-  EXPECT_EQ(run["attrs"]["recipe_path"], recipe_path_);
-  EXPECT_EQ(run["attrs"]["mechlens_version"], mechlens::kVersion);
-  EXPECT_FALSE(run["attrs"]["started"].get<std::string>().empty());
-  EXPECT_FALSE(run["attrs"]["finished"].get<std::string>().empty());
+  // Run attributes and provenance/ (schemas/results.md §5, §6.0).
+  const auto& run = a.at("/runs/run_0001")["attrs"];
+  EXPECT_EQ(run["status"], "complete");
+  EXPECT_EQ(run["recipe_path"], recipe_path_);
+  EXPECT_EQ(run["plugin_abi"], mechlens::kPluginAbiVersion);
+  EXPECT_EQ(run["analyses"], nlohmann::json::array({"good"}));
+  const auto& prov = a.at("/runs/run_0001/provenance")["attrs"];
+  EXPECT_EQ(prov["recipe"], read_file(recipe_path_));
+  const auto sum = run_command("sha256sum " + shell_quote(recipe_path_));
+  EXPECT_EQ(prov["recipe_sha256"], sum.output.substr(0, 64));
+  EXPECT_EQ(prov["threads"], 1);  // the recipe's model.threads
+  EXPECT_EQ(prov["dtype"], "float32");
+  EXPECT_GE(prov["time.analysis.good"].get<double>(), 0.0);
+  EXPECT_GE(prov["time.total"].get<double>(), prov["time.analysis.good"].get<double>());
+  // The resolved recipe holds the plugin's defaults too, and parses as TOML.
+  const std::string resolved = prov["resolved_recipe"];
+  EXPECT_NE(resolved.find("steps = 3\n"), std::string::npos) << resolved;
+  write_file(dir_ / "resolved.toml", resolved);
+  const auto parsed = run_command("/usr/bin/python3 -c " +
+                                  shell_quote("import sys, tomllib; r = tomllib.load(open(sys.argv[1], 'rb')); "
+                                              "print(r['analysis'][0]['steps'], r['inputs'][1]['id'], r['model']['adapter'])") +
+                                  " " + shell_quote(dir_ / "resolved.toml"));
+  EXPECT_EQ(parsed.output, "3 second bert\n") << resolved;
 
   const auto& values = a.at("/runs/run_0001/analyses/good/values");
   EXPECT_EQ(values["values"], nlohmann::json::array({0.5, 1.0, 1.5}));
@@ -79,7 +96,8 @@ TEST_F(RunRecipe, ResultsAndProvenanceAreInTheArchive) {
   const auto& good = a.at("/runs/run_0001/analyses/good")["attrs"];
   EXPECT_EQ(good["plugin"], "good");
   EXPECT_EQ(good["plugin_version"], "2.3.4");
-  EXPECT_EQ(good["plugin_path"], test_plugin("good"));
+  EXPECT_EQ(good["plugin_library"], test_plugin("good"));
+  EXPECT_EQ(good["status"], "complete");
   // Every resolved parameter, defaults included, as TOML text and one attribute each.
   const std::string params = good["params"];
   EXPECT_NE(params.find("steps = 3\n"), std::string::npos) << params;
@@ -87,30 +105,44 @@ TEST_F(RunRecipe, ResultsAndProvenanceAreInTheArchive) {
   EXPECT_NE(params.find("fail = false\n"), std::string::npos) << params;
   EXPECT_EQ(good["param.scale"], 0.5);
   EXPECT_EQ(good["param.mode"], "sum");
+  EXPECT_EQ(good["param.fail"], 0);
   EXPECT_GE(good["seconds"].get<double>(), 0.0);
 
   // The inputs as the model saw them: what the adapter produces for each text.
   auto model = mechlens::models::load("bert", {dir_ / "tiny-bert", "float32", "cpu"});
+  const std::vector<std::string> ids{"first", "second"};
   const std::vector<std::string> texts{"the cat sat on the [MASK] .", "a dog runs"};
-  nlohmann::json lengths = nlohmann::json::array();
+  nlohmann::json lengths = nlohmann::json::array(), answers = nlohmann::json::array();
   for (std::size_t i = 0; i < texts.size(); ++i) {
     mechlens::InputSpec spec;
     spec.text = texts[i];
     const mechlens::EncodedInput expected = model->encode(spec);
-    const std::string group = "/runs/run_0001/inputs/input_" + std::to_string(i);
+    const std::string group = "/runs/run_0001/inputs/by_id/" + ids[i];
     EXPECT_EQ(a.at(group + "/ids")["values"], nlohmann::json(expected.ids)) << group;
     EXPECT_EQ(a.at(group + "/tokens")["values"], nlohmann::json(expected.tokens)) << group;
-    EXPECT_EQ(a.at(group)["attrs"]["text"], texts[i]);
+    EXPECT_EQ(a.at(group + "/tokens")["dims"], nlohmann::json::array({"pos"})) << group;
+    std::vector<int> modality;
+    for (const auto& ann : expected.annotations) modality.push_back(static_cast<int>(ann.modality));
+    EXPECT_EQ(a.at(group + "/modality")["values"], nlohmann::json(modality)) << group;
     EXPECT_EQ(a.at(group)["attrs"]["answer_position"], expected.answer_position);
     lengths.push_back(expected.ids.size());
+    answers.push_back(expected.answer_position);
   }
   EXPECT_EQ(a.at("/runs/run_0001/analyses/good/n_tokens")["values"], lengths);
-  EXPECT_EQ(a.at("/runs/run_0001/inputs/id")["values"], nlohmann::json::array({"first", "second"}));
+  EXPECT_EQ(a.at("/runs/run_0001/inputs/input")["values"], nlohmann::json(ids));
+  EXPECT_EQ(a.at("/runs/run_0001/inputs/text")["values"], nlohmann::json(texts));
+  EXPECT_EQ(a.at("/runs/run_0001/inputs/n_tokens")["values"], lengths);
+  EXPECT_EQ(a.at("/runs/run_0001/inputs/answer_position")["values"], answers);
+  EXPECT_EQ(a.at("/runs/run_0001/inputs/image_sha256")["values"], nlohmann::json::array({"", ""}));
 
   // Checkpoint identity: the config's SHA-256 as sha256sum computes it.
-  const auto sum = run_command("sha256sum " + shell_quote(dir_ / "tiny-bert/config.json"));
-  ASSERT_EQ(sum.exit_code, 0);
-  EXPECT_EQ(a.at("/runs/run_0001/model")["attrs"]["config_sha256"], sum.output.substr(0, 64));
+  const auto config_sum = run_command("sha256sum " + shell_quote(dir_ / "tiny-bert/config.json"));
+  ASSERT_EQ(config_sum.exit_code, 0);
+  const auto& model_attrs = a.at("/runs/run_0001/model")["attrs"];
+  EXPECT_EQ(model_attrs["config_sha256"], config_sum.output.substr(0, 64));
+  EXPECT_EQ(model_attrs["adapter"], "bert");
+  EXPECT_EQ(model_attrs["n_layers"], 2);
+  EXPECT_EQ(model_attrs["n_heads"], 2);
 }
 
 TEST_F(RunRecipe, FailingAnalysisLeavesArchiveUntouchedAndPartialResumable) {
@@ -140,6 +172,26 @@ TEST_F(RunRecipe, FailingAnalysisLeavesArchiveUntouchedAndPartialResumable) {
   const nlohmann::json a = read_archive(out_);
   EXPECT_TRUE(a.contains("/runs/run_0001/analyses/good/values"));
   EXPECT_TRUE(a.contains("/runs/run_0002/analyses/good/values"));
+}
+
+TEST_F(RunRecipe, ResumeSkipsAnalysesThatFinishedBeforeTheFailure) {
+  write_file(recipe_path_, read_file(recipe_path_) +
+                               "name = \"one\"\n\n[[analysis]]\nplugin = \"good\"\nname = \"two\"\nlabel = \"second\"\n");
+  EXPECT_THROW(run({"analysis.1.fail=true"}), Error);
+  ASSERT_TRUE(fs::exists(out_ + ".partial"));
+  ASSERT_FALSE(fs::exists(out_));
+
+  const auto resumed = run({}, true);
+  // "one" finished before the failure: not run again, so only "two" reports.
+  ASSERT_EQ(resumed.findings.size(), 1u);
+  EXPECT_EQ(resumed.findings[0].analysis, "two");
+  EXPECT_EQ(resumed.findings[0].text, "second sum = 6.000000");
+  const nlohmann::json a = read_archive(out_);
+  EXPECT_EQ(a.at("/runs/run_0001/analyses/one/values")["values"], nlohmann::json::array({0.5, 1.0, 1.5}));
+  EXPECT_EQ(a.at("/runs/run_0001/analyses/two/values")["values"], nlohmann::json::array({1.0, 2.0, 3.0}));
+  EXPECT_EQ(a.at("/runs/run_0001/analyses/one")["attrs"]["status"], "complete");
+  EXPECT_EQ(a.at("/runs/run_0001/analyses/two")["attrs"]["status"], "complete");
+  EXPECT_EQ(a.at("/runs/run_0001")["attrs"]["analyses"], nlohmann::json::array({"one", "two"}));
 }
 
 TEST_F(RunRecipe, BadParameterIsCaughtBeforeTheModelLoads) {

@@ -97,6 +97,19 @@ std::string BlasInfo::describe() const {
   return out;
 }
 
+std::string BlasInfo::kind_name() const {
+  switch (kind) {
+    case Kind::unknown: return "unknown";
+    case Kind::reference: return "reference";
+    case Kind::openblas_openmp: return "openblas-openmp";
+    case Kind::openblas_pthread: return "openblas-pthread";
+    case Kind::openblas_serial: return "openblas-serial";
+    case Kind::openblas: return "openblas";
+    case Kind::mkl: return "mkl";
+  }
+  return "unknown";
+}
+
 std::vector<std::string> BlasInfo::warnings() const {
   std::vector<std::string> out;
   if (kind == Kind::reference)

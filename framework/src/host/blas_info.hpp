@@ -15,6 +15,7 @@ struct BlasInfo {
   bool openmp_runtime = false;         // libgomp / libomp / libiomp5 mapped
 
   std::string describe() const;               // one line for the log
+  std::string kind_name() const;              // "openblas-openmp", "reference", ... (provenance)
   std::vector<std::string> warnings() const;  // what to fix, with how
 };
 

@@ -60,9 +60,9 @@ std::vector<EncodedInput> encode_inputs(const Model& model, const std::vector<In
   return inputs;
 }
 
-// Whether a resumed run already finished this analysis: recorded in the
-// analysis' own group once its plugin returned.
-constexpr const char* kAnalysisDoneUnit = "mechlens.analysis";
+// A resumed run skips analyses that finished before the interruption. The
+// mark lives in provenance/ (the host's group), not among the plugin's own units.
+std::string analysis_unit(const std::string& name) { return "analysis." + name; }
 
 }  // namespace
 
@@ -77,40 +77,50 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   StderrProgress stderr_progress(options.verbose);
   Logger& log = options.logger ? *options.logger : stderr_logger;
   Progress& progress = options.progress ? *options.progress : stderr_progress;
-  const std::string started = utc_now();
+  auto* console = dynamic_cast<StderrProgress*>(&progress);
   const auto run_start = Clock::now();
 
   // 1. Plugins and parameters: every recipe error before any expensive work.
   const PluginHost plugins(options.plugin_dirs.empty() ? PluginHost::search_path() : options.plugin_dirs);
   for (const std::string& w : plugins.warnings()) log.warn(w);
   const std::vector<PreparedAnalysis> analyses = prepare_analyses(recipe, plugins);
-  const std::string out = archive_path(recipe, options.out);
+
+  RunEnvironment env;
+  env.command_line = options.command_line;
+  env.archive = archive_path(recipe, options.out);
 
   // 2. Threads and BLAS.
-  const int threads = choose_threads(recipe.model.threads);
-  at::set_num_threads(threads);
+  env.threads = choose_threads(recipe.model.threads);
+  at::set_num_threads(env.threads);
   log.info("threads: " + std::to_string(at::get_num_threads()));
-  report_blas(log);
+  const BlasInfo blas = detect_blas();
+  env.blas = blas.kind_name();
+  log.info(blas.describe());
+  for (const std::string& w : blas.warnings()) log.warn(w);
 
   // 3. Model and inputs.
   auto t = Clock::now();
-  std::unique_ptr<Model> model = models::load(recipe.model.adapter, {recipe.model.path, recipe.model.dtype, recipe.model.device});
+  std::unique_ptr<Model> model =
+      models::load(recipe.model.adapter, {recipe.model.path, recipe.model.dtype, recipe.model.device});
+  const double load_seconds = seconds_since(t);
   const Geometry g = model->geometry();
   log.info("model: " + recipe.model.adapter + " (" + std::to_string(g.n_layers) + " layers x " +
            std::to_string(g.n_heads) + " heads, d_model " + std::to_string(g.d_model) + ") from " +
-           recipe.model.path + " in " + fixed(seconds_since(t)) + " s");
+           recipe.model.path + " in " + fixed(load_seconds) + " s");
   t = Clock::now();
   const std::vector<EncodedInput> inputs = encode_inputs(*model, recipe.inputs);
-  log.info("encoded " + std::to_string(inputs.size()) + " inputs in " + fixed(seconds_since(t), 3) + " s");
+  const double encode_seconds = seconds_since(t);
+  log.info("encoded " + std::to_string(inputs.size()) + " inputs in " + fixed(encode_seconds, 3) + " s");
 
   // 4. The archive: nothing touches it before this point.
-  std::unique_ptr<store::RunWriter> run = store::open_run(out, options.resume);
-  log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + out);
-  write_run_provenance(*run, recipe, started);
-  run->set_attr("threads", std::int64_t{threads});
-  run->set_attr("blas", detect_blas().describe());
+  std::unique_ptr<store::RunWriter> run = store::open_run(env.archive, options.resume);
+  log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + env.archive);
+  write_run_provenance(*run, recipe, analyses, env);
   write_model_provenance(*run, recipe.model, *model);
   write_inputs(*run, inputs);
+  std::unique_ptr<ResultGroup> provenance = run->group("provenance");
+  provenance->set_attr("time.load_model", load_seconds);
+  provenance->set_attr("time.encode", encode_seconds);
 
   RunResult result;
   result.run_name = run->run_name();
@@ -118,41 +128,44 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
     const std::string& name = analysis.entry->name;
     const std::string who = "analysis '" + name + "' (" + analysis.plugin->name() + ")";
     std::unique_ptr<ResultGroup> group = run->analysis(name);
-    if (run->resumed() && group->unit_done(kAnalysisDoneUnit)) {
+    if (run->resumed() && provenance->unit_done(analysis_unit(name))) {
       log.info(who + ": finished before the interruption, skipped");
       continue;
     }
     write_analysis_provenance(*group, analysis);
-    report::FigureFolder figures(report::figure_directory(out, run->run_name(), name));
+    group->set_attr("status", std::string("running"));
+    group->set_attr("started_at", utc_now());
+    report::FigureFolder figures(report::figure_directory(env.archive, run->run_name(), name));
     std::vector<std::string> findings;
     RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures};
 
-    if (auto* console = dynamic_cast<StderrProgress*>(&progress)) console->set_prefix(name);
+    if (console) console->set_prefix(name);
     log.info("running " + who);
-    const std::string analysis_started = utc_now();
     const auto analysis_start = Clock::now();
     try {
       AnalysisPtr instance = analysis.plugin->create();
       instance->run(ctx);
     } catch (const std::exception& e) {
-      if (auto* console = dynamic_cast<StderrProgress*>(&progress)) console->end_line();
-      // The run is left unfinished: `.partial` keeps what was written, the archive is untouched.
+      if (console) console->end_line();
+      // The run stays unfinished: `.partial` keeps what was written (for
+      // --resume), the archive itself is untouched.
       fail(who, e.what());
     }
-    if (auto* console = dynamic_cast<StderrProgress*>(&progress)) console->end_line();
+    if (console) console->end_line();
     const double seconds = seconds_since(analysis_start);
-    group->set_attr("started", analysis_started);
-    group->set_attr("finished", utc_now());
+    group->set_attr("status", std::string("complete"));
+    group->set_attr("finished_at", utc_now());
     group->set_attr("seconds", seconds);
     group->set_attr("findings", findings);
-    group->mark_unit_done(kAnalysisDoneUnit);
+    provenance->set_attr("time.analysis." + name, seconds);
+    provenance->mark_unit_done(analysis_unit(name));
     log.info(who + ": " + fixed(seconds) + " s");
     for (std::string& f : findings) result.findings.push_back({name, std::move(f)});
     for (const std::string& png : figures.written()) result.figures.push_back(png);
   }
 
-  run->set_attr("finished", utc_now());
-  run->set_attr("seconds", seconds_since(run_start));
+  provenance->set_attr("time.total", seconds_since(run_start));
+  provenance.reset();
   result.archive = run->finish();
   return result;
 }

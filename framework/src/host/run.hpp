@@ -22,6 +22,7 @@ struct RunOptions {
   bool verbose = false;        // model, BLAS, threads and timings on the log
   Logger* logger = nullptr;    // null = stderr
   Progress* progress = nullptr;  // null = stderr
+  std::string command_line;    // recorded in the run's provenance
   // Plugin folders; empty = PluginHost::search_path().
   std::vector<std::string> plugin_dirs;
 };
