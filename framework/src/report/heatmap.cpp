@@ -93,10 +93,11 @@ void write_heatmap_png(const std::string& path, const Heatmap& map) {
 
   const int cell = std::clamp(640 / std::max(map.rows, map.cols), 6, 40);
   const int left = 70, top = 40, bar = 16;
-  const int width = left + map.cols * cell + 30 + bar + 70;
+  // Wide enough for the title even when the matrix is small (a 2-layer toy).
+  const int width = std::max(left + map.cols * cell + 30 + bar + 70, 10 + Canvas::text_width(map.title, 2) + 10);
   const int height = top + map.rows * cell + 50;
   Canvas canvas(width, height);
-  canvas.text(left, 10, map.title, 2);
+  canvas.text(10, 10, map.title, 2);
 
   for (int r = 0; r < map.rows; ++r)
     for (int c = 0; c < map.cols; ++c)

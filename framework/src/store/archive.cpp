@@ -192,6 +192,11 @@ std::unique_ptr<RunWriter> open_run(const std::string& archive_path, bool resume
   if (fs::exists(partial))
     fail(partial, "an unfinished run is already in this file; pass --resume to continue it, or delete the file "
                   "to start over (the archive '" + archive_path + "' itself is intact)");
+  // `--out results/x.h5` on a fresh checkout: make the folder, as users expect.
+  const fs::path parent = fs::path(archive_path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !fs::exists(parent) && !fs::create_directories(parent, ec))
+    fail(archive_path, "cannot create the folder '" + parent.string() + "': " + ec.message());
   return start_run(archive_path, partial);
 }
 
