@@ -150,6 +150,9 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
       // The run stays unfinished: `.partial` keeps what was written (for
       // --resume), the archive itself is untouched.
       fail(who, e.what());
+    } catch (...) {
+      if (console) console->end_line();
+      fail(who, "threw something that is not a std::exception");
     }
     if (console) console->end_line();
     const double seconds = seconds_since(analysis_start);
