@@ -25,6 +25,8 @@ int describe_command(const Args& args);
 int inspect_command(const Args& args);
 int tokenize_command(const Args& args);
 
+// A subcommand's option list, starting with -h/--help.
+po::options_description options_with_help();
 // One subcommand's command line: named options plus positional arguments
 // (`positional` names them in order; a trailing "..." in usage is the doc).
 struct Parsed {

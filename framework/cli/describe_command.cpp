@@ -40,7 +40,7 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t width 
 }  // namespace
 
 int describe_command(const Args& args) {
-  po::options_description options("options");
+  po::options_description options = options_with_help();
   const Parsed p = parse(args, options, {"plugin"});
   if (p.help) {
     print_help("describe PLUGIN",

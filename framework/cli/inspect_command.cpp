@@ -7,7 +7,7 @@
 namespace mechlens::cli {
 
 int inspect_command(const Args& args) {
-  po::options_description options("options");
+  po::options_description options = options_with_help();
   const Parsed p = parse(args, options, {"file"});
   if (p.help) {
     print_help("inspect FILE.h5",

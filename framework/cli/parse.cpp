@@ -7,7 +7,6 @@ namespace mechlens::cli {
 Parsed parse(const Args& args, const po::options_description& options, const std::vector<std::string>& positional) {
   po::options_description all;
   all.add(options);
-  all.add_options()("help,h", "show this help");
   po::options_description hidden;
   po::positional_options_description order;
   for (const std::string& name : positional) {
@@ -29,8 +28,14 @@ Parsed parse(const Args& args, const po::options_description& options, const std
   return parsed;
 }
 
+po::options_description options_with_help() {
+  po::options_description options("options");
+  options.add_options()("help,h", "show this help");
+  return options;
+}
+
 void print_help(const std::string& usage, const std::string& summary, const po::options_description& options) {
-  std::cout << "usage: mechlens " << usage << "\n\n" << summary << "\n\n" << options << "  -h [ --help ]          show this help\n";
+  std::cout << "usage: mechlens " << usage << "\n\n" << summary << "\n\n" << options;
 }
 
 }  // namespace mechlens::cli

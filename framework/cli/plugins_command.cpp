@@ -8,7 +8,7 @@
 namespace mechlens::cli {
 
 int plugins_command(const Args& args) {
-  po::options_description options("options");
+  po::options_description options = options_with_help();
   const Parsed p = parse(args, options, {});
   if (p.help) {
     print_help("plugins",

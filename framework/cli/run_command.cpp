@@ -8,7 +8,7 @@
 namespace mechlens::cli {
 
 int run_command(const Args& args) {
-  po::options_description options("options");
+  po::options_description options = options_with_help();
   options.add_options()
       ("set", po::value<std::vector<std::string>>()->composing(),
        "override a recipe value: dotted.key=value (repeatable), e.g. --set analysis.0.ablation=identity")

@@ -44,7 +44,7 @@ void print_table(const EncodedInput& input) {
 }  // namespace
 
 int tokenize_command(const Args& args) {
-  po::options_description options("options");
+  po::options_description options = options_with_help();
   options.add_options()
       ("json", "print one JSON object {\"ids\", \"tokens\", \"modalities\"}")
       ("raw", "the text alone: no chat template, no added special tokens")

@@ -9,7 +9,7 @@
 namespace mechlens::cli {
 
 int validate_command(const Args& args) {
-  po::options_description options("options");
+  po::options_description options = options_with_help();
   options.add_options()
       ("set", po::value<std::vector<std::string>>()->composing(), "override a recipe value: dotted.key=value (repeatable)");
   const Parsed p = parse(args, options, {"recipe"});
