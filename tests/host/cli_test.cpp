@@ -34,6 +34,17 @@ void expect_one_line_error(const CommandResult& r, const std::string& part) {
   EXPECT_NE(ls[0].find(part), std::string::npos) << r.output;
 }
 
+// `run` prints progress lines first; the error is still one line, the last.
+void expect_error_last(const CommandResult& r, const std::string& part) {
+  const auto ls = lines(r.output);
+  ASSERT_FALSE(ls.empty());
+  int errors = 0;
+  for (const auto& l : ls) errors += l.rfind("mechlens: error: ", 0) == 0;
+  EXPECT_EQ(errors, 1) << r.output;
+  EXPECT_EQ(ls.back().rfind("mechlens: error: ", 0), 0u) << r.output;
+  EXPECT_NE(ls.back().find(part), std::string::npos) << r.output;
+}
+
 TEST(Cli, HelpAndVersion) {
   auto r = mechlens_cli("--help");
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -134,8 +145,9 @@ TEST(Cli, RunPrintsFindingsAndArchiveThenInspectListsIt) {
   ScratchDir dir;
   const std::string recipe = write_good_recipe(dir);
   const std::string out = dir / "cli.h5";
-  auto r = run_command("MECHLENS_PLUGIN_PATH=" + shell_quote(test_plugin_dir()) + " " + shell_quote(mechlens_binary()) +
-                       " run " + shell_quote(recipe) + " --out " + shell_quote(out) + " --set analysis.0.mode=mean 2>/dev/null");
+  auto r = run_command("(MECHLENS_PLUGIN_PATH=" + shell_quote(test_plugin_dir()) + " " + shell_quote(mechlens_binary()) +
+                       " run " + shell_quote(recipe) + " --out " + shell_quote(out) +
+                       " --set analysis.0.mode=mean 2>/dev/null)");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // stdout: the findings and the archive, nothing else.
   EXPECT_EQ(r.output, "good: lbl mean = 1.000000\nresults: " + out + " (run_0001)\n");
@@ -157,7 +169,7 @@ TEST(Cli, RunFailureIsOneLineAndExitsOne) {
   const auto r = mechlens_cli("run " + shell_quote(recipe) + " --out " + shell_quote(dir / "x.h5") +
                               " --set analysis.0.fail=true");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  expect_one_line_error(r, "analysis 'good' (good): asked to fail after writing");
+  expect_error_last(r, "analysis 'good' (good): asked to fail after writing");
 }
 
 TEST(Cli, TokenizeMatchesTheAdapter) {

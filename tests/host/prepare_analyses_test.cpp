@@ -102,4 +102,15 @@ TEST(PrepareAnalyses, UnknownPluginNamesTheRecipeLineAndWhatExists) {
   EXPECT_NE(message.find("no plugin 'goo' (found: good;"), std::string::npos) << message;
 }
 
+TEST(PrepareAnalyses, UnknownAdapterIsAnErrorBeforeAnyModelLoads) {
+  ScratchDir dir;
+  std::string text = read_file(write_good_recipe(dir));
+  text.replace(text.find("adapter = \"bert\""), 16, "adapter = \"brt\"");
+  write_file(dir / "recipe.toml", text);
+  const std::string message = prepare_error(dir / "recipe.toml");
+  EXPECT_NE(message.find(dir / "recipe.toml"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown adapter 'brt'"), std::string::npos) << message;
+  EXPECT_NE(message.find("bert"), std::string::npos) << message;  // the known ones are listed
+}
+
 }  // namespace

@@ -156,6 +156,8 @@ TEST_F(RunRecipe, FailingAnalysisLeavesArchiveUntouchedAndPartialResumable) {
     const std::string message = e.what();
     EXPECT_EQ(message.rfind("analysis 'good' (good): ", 0), 0u) << message;
     EXPECT_NE(message.find("asked to fail after writing"), std::string::npos) << message;
+    EXPECT_NE(message.find(out_ + ".partial"), std::string::npos) << message;
+    EXPECT_NE(message.find("--resume"), std::string::npos) << message;
   }
   EXPECT_EQ(read_file(out_), before) << "the archive changed";
   ASSERT_TRUE(fs::exists(out_ + ".partial"));

@@ -10,6 +10,8 @@ void StderrLogger::info(const std::string& message) {
   if (verbose_) std::cerr << "mechlens: " << message << "\n";
 }
 
+void StderrLogger::notice(const std::string& message) { std::cerr << "mechlens: " << message << "\n"; }
+
 void StderrLogger::warn(const std::string& message) { std::cerr << "mechlens: warning: " << message << "\n"; }
 
 StderrProgress::StderrProgress(bool verbose) : verbose_(verbose), tty_(::isatty(STDERR_FILENO) != 0) {}

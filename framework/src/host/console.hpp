@@ -13,6 +13,7 @@ class StderrLogger : public Logger {
   explicit StderrLogger(bool verbose) : verbose_(verbose) {}
   void info(const std::string& message) override;  // only when verbose
   void warn(const std::string& message) override;  // always
+  void notice(const std::string& message);          // always: the few lines a run prints by default
   bool verbose() const { return verbose_; }
 
  private:

@@ -1,12 +1,29 @@
 #include "host/prepare.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "mechlens/error.hpp"
+#include "models/registry.hpp"
 
 namespace mechlens::host {
 
+namespace {
+
+void check_adapter(const recipe::Recipe& recipe) {
+  const std::string& adapter = recipe.model.adapter;
+  if (adapter.empty() || adapter == "auto") return;
+  const std::vector<std::string> known = models::adapter_names();
+  if (std::find(known.begin(), known.end(), adapter) != known.end()) return;
+  std::string list;
+  for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+  fail(recipe.path + ": model.adapter", "unknown adapter '" + adapter + "' (known: " + list + ")");
+}
+
+}  // namespace
+
 std::vector<PreparedAnalysis> prepare_analyses(const recipe::Recipe& recipe, const PluginHost& plugins) {
+  check_adapter(recipe);
   std::vector<PreparedAnalysis> prepared;
   std::set<std::string> names;
   for (const recipe::AnalysisEntry& entry : recipe.analyses) {

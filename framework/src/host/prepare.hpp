@@ -17,7 +17,8 @@ struct PreparedAnalysis {
 };
 
 // Errors name the recipe file, the key and its line (recipe::validate_params),
-// or the analysis whose plugin is missing.
+// or the analysis whose plugin is missing. Also checks that the recipe's
+// model adapter exists ("auto" and "" are resolved from config.json at load).
 std::vector<PreparedAnalysis> prepare_analyses(const recipe::Recipe& recipe, const PluginHost& plugins);
 
 }  // namespace mechlens::host

@@ -140,8 +140,11 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
     RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures};
 
     if (console) console->set_prefix(name);
-    log.info("running " + who);
+    if (options.logger) log.info("running " + who);
+    else stderr_logger.notice("running " + who);
     const auto analysis_start = Clock::now();
+    const std::string kept = " (what was written is kept in " + env.archive +
+                             ".partial: fix the cause and continue with --resume, or delete it)";
     try {
       AnalysisPtr instance = analysis.plugin->create();
       instance->run(ctx);
@@ -149,10 +152,10 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
       if (console) console->end_line();
       // The run stays unfinished: `.partial` keeps what was written (for
       // --resume), the archive itself is untouched.
-      fail(who, e.what());
+      fail(who, e.what() + kept);
     } catch (...) {
       if (console) console->end_line();
-      fail(who, "threw something that is not a std::exception");
+      fail(who, "threw something that is not a std::exception" + kept);
     }
     if (console) console->end_line();
     const double seconds = seconds_since(analysis_start);
