@@ -12,7 +12,9 @@ at::ScalarType parse_dtype(const std::string& name) {
   if (name == "float32" || name == "fp32") return at::kFloat;
   if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
   if (name == "float64" || name == "fp64") return at::kDouble;
-  fail("model.dtype", "'" + name + "' is not supported for qwen2 (float32, bfloat16, float64)");
+  // float16 as the seeds ran on GPU (device = "cuda"); most CPU kernels of libtorch 1.13 lack it.
+  if (name == "float16" || name == "fp16") return at::kHalf;
+  fail("model.dtype", "'" + name + "' is not supported for qwen2 (float32, bfloat16, float16, float64)");
 }
 
 }  // namespace
