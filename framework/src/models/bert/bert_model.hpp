@@ -57,6 +57,9 @@ class BertModel final : public Model {
   bool has_lm_head() const { return weights_.has_lm_head; }
   const BertConfig& config() const { return config_; }
   const tokenize::WordPiece& tokenizer() const { return *tokenizer_; }
+  // The toy trainer (tools/train_toys) swaps in trainable copies of the
+  // loaded tensors and trains through this same forward.
+  BertWeights& mutable_weights() { return weights_; }
 
  private:
   BertModel() = default;
