@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "mechlens/interventions.hpp"
 #include "models/registry.hpp"
@@ -176,6 +177,35 @@ TEST_F(GrammarBertToy, ZeroingTheAgreementHeadHurtsAgreementMost) {
     }
   EXPECT_GE(agreement_drop, 0.3);
   EXPECT_GE(agreement_drop, 2 * worst_other + 0.1) << "other heads' worst drop " << worst_other;
+}
+
+// The sensitivity matrix (seed 000: zero each head, relative change of the
+// clean top token's probability at the [MASK]) must single out the two planted
+// heads: the agreement head (the form) and the head reading the adverb after
+// the [MASK] (the lemma), ahead of every other head.
+TEST_F(GrammarBertToy, SensitivityMatrixFindsBothPlantedHeads) {
+  const mechlens::Geometry g = model_->geometry();
+  at::Tensor mean_abs = at::zeros({g.n_layers, g.n_heads}, at::kDouble);
+  at::NoGradGuard no_grad;
+  for (const auto& p : prompts_) {
+    const mechlens::Batch single = model_->make_batch({&p.input});
+    const at::Tensor mask = at::tensor({p.input.answer_position}, at::kLong);
+    const mechlens::CleanRun clean = mechlens::capture_resid_pre(*model_, single, mask);
+    const at::Tensor base = at::softmax(clean.logits[0][0].to(at::kDouble), -1);
+    const std::int64_t top = base.argmax().item<std::int64_t>();
+    for (int l = 0; l < g.n_layers; ++l) {
+      const at::Tensor rows = mechlens::ablate_each_head(*model_, single, clean.resid_pre[l], l, mechlens::HeadAblation::zero, mask);
+      const at::Tensor p_top = at::softmax(rows.select(1, 0).to(at::kDouble), -1).select(-1, top);
+      mean_abs[l] += ((p_top - base[top]) / base[top]).abs() / static_cast<double>(prompts_.size());
+    }
+  }
+  const auto flat = [&](const char* key) {
+    return mechanisms_[key]["layer"].get<int>() * g.n_heads + mechanisms_[key]["head"].get<int>();
+  };
+  const at::Tensor order = mean_abs.view(-1).argsort(/*dim=*/0, /*descending=*/true);
+  const std::set<std::int64_t> top_two = {order[0].item<std::int64_t>(), order[1].item<std::int64_t>()};
+  EXPECT_EQ(top_two, (std::set<std::int64_t>{flat("agreement_head"), flat("next_token_head")})) << mean_abs;
+  std::cout << "sensitivity (mean |relative change of p(top1)|) per layer and head:\n" << mean_abs << "\n";
 }
 
 }  // namespace
