@@ -47,6 +47,14 @@ SiglipTower SiglipTower::load(const checkpoint::Checkpoint& ckpt, const SiglipCo
   return t;
 }
 
+SiglipTower::SiglipTower(SiglipConfig config, const at::Tensor& patch_weight, at::Tensor patch_bias,
+                         at::Tensor position_embedding, std::vector<SiglipLayerWeights> layers)
+    : config_(std::move(config)),
+      patch_weight(patch_weight.reshape({patch_weight.size(0), -1})),
+      patch_bias(std::move(patch_bias)),
+      position_embedding(std::move(position_embedding)),
+      layers_(std::move(layers)) {}
+
 std::vector<std::string> siglip_unused_tensors(const std::string& prefix, int loaded_layers, int total_layers) {
   std::vector<std::string> globs = {prefix + "post_layernorm.*", prefix + "head.*", prefix + "embeddings.position_ids"};
   for (int l = loaded_layers; l < total_layers; ++l) globs.push_back(prefix + "encoder.layers." + std::to_string(l) + ".*");

@@ -39,6 +39,10 @@ class SiglipTower {
   // `prefix` ("vision_tower.vision_model." or "model.vision_tower.vision_model.").
   static SiglipTower load(const checkpoint::Checkpoint& ckpt, const SiglipConfig& config, int n_layers,
                           const at::TensorOptions& options, const std::string& prefix);
+  // From tensors in hand (tools/train_toys trains through this same forward):
+  // patch_weight in the checkpoint's shape [D, C, P, P], the layers in order.
+  SiglipTower(SiglipConfig config, const at::Tensor& patch_weight, at::Tensor patch_bias,
+              at::Tensor position_embedding, std::vector<SiglipLayerWeights> layers);
 
   const SiglipConfig& config() const { return config_; }
   int loaded_layers() const { return static_cast<int>(layers_.size()); }
