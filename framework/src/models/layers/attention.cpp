@@ -49,6 +49,11 @@ at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor&
   q = hooks("hook_q", std::move(q));
   k = hooks("hook_k", std::move(k));
   v = hooks("hook_v", std::move(v));
+  return attend(q, k, v, mask, hooks, scale);
+}
+
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                  const HookScope& hooks, double scale) {
   const auto n_heads = q.size(2), n_kv = k.size(2), d_head = q.size(3);
   if (n_kv <= 0 || n_heads % n_kv != 0)
     fail("attention", std::to_string(n_heads) + " query heads cannot share " + std::to_string(n_kv) + " KV heads");
@@ -56,6 +61,7 @@ at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor&
 
   const at::Tensor kh = repeat_kv(k.transpose(1, 2), n_heads / n_kv);  // [B, H, Tk, dh]
   const at::Tensor vh = repeat_kv(v.transpose(1, 2), n_heads / n_kv);
+  // HF eager attention: matmul(q, k^T) * scaling, then the mask.
   at::Tensor scores = at::matmul(q.transpose(1, 2), kh.transpose(-1, -2)).mul_(scale);  // [B, H, Tq, Tk]
   const bool boolean_mask = mask.defined() && mask.scalar_type() == at::kBool;
   if (boolean_mask) {
@@ -66,6 +72,7 @@ at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor&
   }
   scores = hooks("hook_attn_scores", std::move(scores));
 
+  // softmax(dim=-1, dtype=float32).to(query dtype), as Qwen2/SigLIP eager attention.
   const auto dtype = scores.scalar_type();
   at::Tensor pattern = (dtype == at::kFloat || dtype == at::kDouble)
                            ? at::softmax(scores, -1)

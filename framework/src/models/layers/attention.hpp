@@ -34,6 +34,12 @@ double lowest_value(at::ScalarType dtype);
 at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask,
                      const HookScope& hooks, double scale = 0.0);
 
+// The part after the q/k/v hooks, shared by attention() and the rotary
+// attention: q [B, Tq, H, dh], k/v [B, Tk, KV, dh] (already through their
+// hooks) → z [B, Tq, H, dh], firing hook_attn_scores, hook_pattern, hook_z.
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                  const HookScope& hooks, double scale = 0.0);
+
 // [B, KV, T, dh] → [B, KV * groups, T, dh] (transformers' repeat_kv).
 at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups);
 

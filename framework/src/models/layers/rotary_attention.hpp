@@ -7,23 +7,15 @@
 //   hook_z [B, T, H, dh]
 // k and v stay at KV-head granularity (grouped-query attention); query head h
 // reads KV head h / (H / KV), as transformers' repeat_kv.
-//
-// (layers::attention fires hook_q/hook_k on what it is given, so it cannot
-// put a rotary step between hook_q and the scores; `attend` below is the part
-// after the q/k/v hooks, with the same numeric conventions: blocked keys at
-// the dtype's lowest value, softmax in float32 for low-precision inputs,
-// exact zeros on blocked keys.)
+// The rotary step sits between hook_q/hook_k and the scores; what follows is
+// layers::attend, shared with the plain attention.
 #include <ATen/core/Tensor.h>
 
 #include "mechlens/hooks.hpp"
+#include "models/layers/attention.hpp"
 #include "models/layers/rotary.hpp"
 
 namespace mechlens::layers {
-
-// q [B, Tq, H, dh], k/v [B, Tk, KV, dh] (already through their hooks) →
-// z [B, Tq, H, dh] after hook_attn_scores, hook_pattern, hook_z.
-at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                  const HookScope& hooks, double scale = 0.0);
 
 // The full rotary attention core: hooks on q/k/v, rotary, hooks on the
 // rotated q/k, then attend(). `mask` as make_attention_mask returns.
