@@ -132,6 +132,25 @@ TEST_F(ShapesVlmToy, AnswersTheHeldOutColourQuestions) {
   EXPECT_GE(accuracy, 0.9);
 }
 
+TEST_F(ShapesVlmToy, AnswersTheHeldOutSideQuestions) {
+  const std::string space = mechanisms_["answer_spelling"].get<std::string>() == "leading space" ? " " : "";
+  int right = 0, n = 0;
+  for (const auto& image : annotations_["images"]) {
+    mechlens::InputSpec spec;
+    spec.id = image["file"].get<std::string>();
+    spec.text = image["questions"][1]["question"].get<std::string>();
+    spec.image = kData + "/" + spec.id;
+    Prompt p{model_->encode(spec)};
+    const std::string side = image["left"].get<bool>() ? "left" : "right";
+    ASSERT_EQ(image["questions"][1]["answer"].get<std::string>(), side) << spec.id;
+    p.expected = model_->encode_raw(space + side).ids.at(0);
+    right += correct(p, nullptr), ++n;
+  }
+  const double accuracy = static_cast<double>(right) / n;
+  std::cout << "[ toy VLM  ] held-out left/right accuracy " << accuracy << " (" << n << " images)\n";
+  EXPECT_GE(accuracy, 0.9);
+}
+
 TEST_F(ShapesVlmToy, AblatingTheObjectTokensHurtsFarMoreThanRandomImageTokens) {
   std::mt19937 rng(4);
   const int draws = 5;

@@ -52,27 +52,7 @@ Template make_template(const LlavaOnevisionModel& model, const std::string& ques
   spec.id = "template";
   spec.text = question;
   spec.image = image_path;
-  EncodedInput encoded;
-  try {
-    encoded = model.encode(spec);
-  } catch (const Error& e) {
-    // TEMPORARY while the framework's image processor is being written:
-    // the adapter's own prompt and packing, our pixels.
-    if (std::string(e.what()).find("no image processor") == std::string::npos) throw;
-    std::cerr << "train_toys shapes: WARNING: " << e.what() << "; expanding the prompt without the processor\n";
-    const auto ids = model.tokenizer().encode(LlavaOnevisionModel::prompt(question, true)).ids;
-    const auto image_annotations = models::llava_onevision::pack_annotations(layout);
-    for (std::int64_t id : ids) {
-      if (id == model.config().image_token_id) {
-        encoded.ids.insert(encoded.ids.end(), image_annotations.size(), id);
-        encoded.annotations.insert(encoded.annotations.end(), image_annotations.begin(), image_annotations.end());
-      } else {
-        encoded.ids.push_back(id);
-        encoded.annotations.push_back({Modality::text});
-      }
-    }
-    encoded.extras["pixel_values"] = at::cat({expected_pixels, expected_pixels});
-  }
+  const EncodedInput encoded = model.encode(spec);
   // Training feeds pixels normalised here, without the processor; they must be
   // what the adapter's processor makes of the same PNG, or the toy would
   // learn on inputs mechlens never shows it.
@@ -134,8 +114,8 @@ struct Net {
     const at::Tensor x = decoder.embed_tokens(t.ids.unsqueeze(0).expand({pixels.size(0), -1}));
     return x.index_copy(1, t.image_positions, image_features(pixels));
   }
-  at::Tensor answer_logits(const at::Tensor& x) const {
-    const at::Tensor h = decoder.run_blocks(x, {}, 0, decoder.config().num_layers, nullptr);
+  at::Tensor answer_logits(const at::Tensor& x, const HookSet* hooks = nullptr) const {
+    const at::Tensor h = decoder.run_blocks(x, {}, 0, decoder.config().num_layers, hooks);
     return decoder.unembed(h.select(1, h.size(1) - 1), nullptr);
   }
 };
@@ -273,6 +253,47 @@ nlohmann::json to_json(const Figures& f) {
           {"mean_object_tokens", f.object_tokens}};
 }
 
+// Per decoder head: the last position's attention mass on the object's image
+// tokens and on all image tokens (blocks.L.attn.hook_pattern), and the
+// accuracy with the head's output (hook_z) zeroed. Where the colour is read.
+nlohmann::json head_diagnostics(const Net& net, const Template& t, const std::vector<ShapeSample>& samples,
+                                const std::vector<std::int64_t>& answers, const Pixels& pixels) {
+  at::NoGradGuard no_grad;
+  const at::Tensor x = net.inputs_embeds(t, pixels(samples));
+  const at::Tensor target = at::tensor(answers, at::kLong);
+  const auto B = static_cast<std::int64_t>(samples.size()), T = x.size(1);
+  at::Tensor object = at::zeros({B, T}, at::kFloat), image = at::zeros({T}, at::kFloat);
+  for (std::int64_t b = 0; b < B; ++b)
+    for (int crop = 0; crop < 2; ++crop)
+      for (const Cell& c : samples[b].cells) object[b][t.position_of.at({crop, c.row, c.col})] = 1;
+  image.index_fill_(0, t.image_positions, 1);
+  const int L = net.decoder.config().num_layers, H = net.decoder.config().num_heads;
+  std::vector<at::Tensor> last_rows(L);  // [B, H, T]
+  HookSet read;
+  read.add_read("blocks.*.attn.hook_pattern", [&](const std::string& name, const at::Tensor& p) {
+    last_rows[std::stoi(name.substr(7))] = p.select(2, T - 1);
+  });
+  net.answer_logits(x, &read);
+  nlohmann::json heads = nlohmann::json::array();
+  for (int l = 0; l < L; ++l)
+    for (int h = 0; h < H; ++h) {
+      HookSet zero;
+      zero.add_write("blocks." + std::to_string(l) + ".attn.hook_z", [h](const std::string&, const at::Tensor& z) {
+        at::Tensor out = z.clone();
+        out.select(2, h).zero_();
+        return out;
+      });
+      const at::Tensor row = last_rows[l].select(1, h);  // [B, T]
+      heads.push_back({{"layer", l},
+                       {"head", h},
+                       {"last_token_attention_to_object", (row * object).sum(-1).mean().item<double>()},
+                       {"last_token_attention_to_image", (row * image).sum(-1).mean().item<double>()},
+                       {"accuracy_when_zeroed",
+                        net.answer_logits(x, &zero).argmax(-1).eq(target).to(at::kDouble).mean().item<double>()}});
+    }
+  return heads;
+}
+
 double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 }  // namespace
@@ -380,6 +401,9 @@ void train_shapes_vlm(const std::string& directory, const ShapesOptions& o) {
   report("colour", colour);
   report("colour (per-input mean fill)", colour_own);
   report("left/right", left);
+  const std::vector<ShapeSample> probe_heads(held.begin(), held.begin() + std::min<std::size_t>(held.size(), 200));
+  const nlohmann::json colour_heads = head_diagnostics(net, colour_t, probe_heads, answers_of(probe_heads, true), pixels);
+  const nlohmann::json left_heads = head_diagnostics(net, left_t, probe_heads, answers_of(probe_heads, false), pixels);
   std::cerr << "shapes toy: trained in " << seconds << " s wall, " << cpu << " s CPU\n";
 
   // Weights back into the checkpoint under the same names.
@@ -403,12 +427,24 @@ void train_shapes_vlm(const std::string& directory, const ShapesOptions& o) {
       {"image_tokens", net.layout.tokens()},
       {"object_tokens_rule", "grid cells overlapping the shape's bounding box, in the base crop (crop 0) and the tile (crop 1)"},
       {"ablation",
-       "the language model's input rows (hook_inputs_embeds) of the object's image tokens replaced by the mean of that "
-       "input's image-token rows, versus as many random non-object patch tokens (3 draws)"},
-      {"held_out", {{"images", o.held_out}, {"seed", o.seed + 1000}, {"colour", to_json(colour)}, {"left", to_json(left)}}},
+       "the language model's input rows (hook_inputs_embeds) of the object's image tokens (both crops) replaced by the "
+       "mean image-token row over the held-out images, versus as many random non-object patch tokens (3 draws), versus "
+       "every image token but the object's; colour_per_input_mean: the same with each input's own mean image-token row"},
+      {"held_out",
+       {{"images", o.held_out},
+        {"seed", o.seed + 1000},
+        {"colour", to_json(colour)},
+        {"colour_per_input_mean", to_json(colour_own)},
+        {"left", to_json(left)},
+        {"colour_heads", colour_heads},
+        {"left_heads", left_heads}}},
       {"training",
        {{"steps", o.steps}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed}, {"wall_seconds", seconds},
-        {"cpu_seconds", cpu}, {"threads", at::get_num_threads()}}},
+        {"cpu_seconds", cpu}, {"threads", at::get_num_threads()},
+        {"background_interchange", o.interchange},
+        {"background_interchange_rule",
+         "for this fraction of training rows, the image tokens that are background in both images come from the "
+         "previous row's image, label unchanged, so that the answer must be read from the object's own tokens"}}},
   };
   tiny::write_text_file((fs::path(directory) / "mechanisms.json").string(), record.dump(2) + "\n");
 
