@@ -20,46 +20,13 @@ usage: bert_reference.py CHECKPOINT_DIR INPUT.json OUTPUT.json
 import json
 import math
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        arr = np.frombuffer(raw[base + begin:base + end], dtype=DTYPES[info["dtype"]])
-        if info["dtype"] == "BF16":  # bfloat16 = the high 16 bits of a float32
-            arr = (arr.astype(np.uint32) << 16).view(np.float32)
-        out[name] = torch.from_numpy(arr.astype(np.float64).reshape(info["shape"]))
-    return out
-
-
-def read_checkpoint(directory):
-    index = os.path.join(directory, "model.safetensors.index.json")
-    if os.path.exists(index):
-        with open(index) as f:
-            files = sorted(set(json.load(f)["weight_map"].values()))
-    else:
-        files = ["model.safetensors"]
-    tensors = {}
-    for name in files:
-        tensors.update(read_safetensors(os.path.join(directory, name)))
-    return tensors
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_reader import read_checkpoint  # noqa: E402
 
 class Weights:
     def __init__(self, tensors):
