@@ -20,8 +20,8 @@ namespace mechlens {
 using ReadHook = std::function<void(const std::string& name, const at::Tensor& value)>;
 using WriteHook = std::function<at::Tensor(const std::string& name, const at::Tensor& value)>;
 
-// `pattern` is a name or a glob ('*' matches within one dotted segment or
-// more, e.g. "blocks.*.attn.hook_pattern").
+// `pattern` is a name or a glob ('*' matches any run of characters, dots
+// included, e.g. "blocks.*.attn.hook_pattern"; '?' one character).
 bool hook_name_matches(const std::string& pattern, const std::string& name);
 
 class HookSet {
