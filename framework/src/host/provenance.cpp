@@ -97,15 +97,6 @@ std::unique_ptr<ResultGroup> input_group(ResultGroup& by_id, const std::string& 
 
 }  // namespace
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::string params_toml(const ParamValues& params) {
   std::string out;
   for (const auto& [name, value] : params.all()) out += name + " = " + toml_value(value) + "\n";

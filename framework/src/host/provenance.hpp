@@ -37,7 +37,5 @@ std::string params_toml(const ParamValues& params);
 // included), as TOML: what actually ran.
 std::string resolved_recipe_toml(const recipe::Recipe& recipe, const std::vector<PreparedAnalysis>& analyses,
                                  const std::string& archive);
-// "2025-06-01T12:34:56Z"
-std::string utc_now();
 
 }  // namespace mechlens::host

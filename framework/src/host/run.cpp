@@ -15,6 +15,7 @@
 #include "models/registry.hpp"
 #include "report/figure_folder.hpp"
 #include "store/archive.hpp"
+#include "store/hdf5_handles.hpp"  // utc_now_iso8601: one clock format for runs and analyses
 
 namespace fs = std::filesystem;
 
@@ -134,7 +135,7 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
     }
     write_analysis_provenance(*group, analysis);
     group->set_attr("status", std::string("running"));
-    group->set_attr("started_at", utc_now());
+    group->set_attr("started_at", store::h5::utc_now_iso8601());
     report::FigureFolder figures(report::figure_directory(env.archive, run->run_name(), name));
     std::vector<std::string> findings;
     RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures};
@@ -160,7 +161,7 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
     if (console) console->end_line();
     const double seconds = seconds_since(analysis_start);
     group->set_attr("status", std::string("complete"));
-    group->set_attr("finished_at", utc_now());
+    group->set_attr("finished_at", store::h5::utc_now_iso8601());
     group->set_attr("seconds", seconds);
     group->set_attr("findings", findings);
     provenance->set_attr("time.analysis." + name, seconds);
