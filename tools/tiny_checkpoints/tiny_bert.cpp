@@ -11,6 +11,7 @@
 
 #include "checkpoint/safetensors.hpp"
 #include "mechlens/error.hpp"
+#include "tiny_tensors.hpp"
 
 namespace mechlens::tiny {
 namespace {
@@ -60,13 +61,6 @@ class Writer {
   DType dtype_;
   std::vector<TensorData> tensors_;
 };
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) fail(path.string(), "cannot write");
-  out << text;
-  if (!out) fail(path.string(), "write failed");
-}
 
 }  // namespace
 
@@ -142,7 +136,7 @@ void write_tiny_bert(const std::string& directory, const TinyBertOptions& o) {
       checkpoint::write_safetensors((dir / file).string(), part, {{"format", "pt"}});
     }
     index["metadata"]["total_size"] = total;
-    write_text(dir / "model.safetensors.index.json", index.dump(2) + "\n");
+    write_text_file((dir / "model.safetensors.index.json").string(), index.dump(2) + "\n");
   }
 
   nlohmann::json config = {
@@ -167,11 +161,11 @@ void write_tiny_bert(const std::string& directory, const TinyBertOptions& o) {
       {"use_cache", true},
       {"vocab_size", V},
   };
-  write_text(dir / "config.json", config.dump(2) + "\n");
+  write_text_file((dir / "config.json").string(), config.dump(2) + "\n");
 
   std::string vocab_txt;
   for (const auto& t : vocab) vocab_txt += t + "\n";
-  write_text(dir / "vocab.txt", vocab_txt);
+  write_text_file((dir / "vocab.txt").string(), vocab_txt);
   const nlohmann::json tokenizer_config = {
       {"do_lower_case", o.do_lower_case}, {"model_max_length", o.max_positions},
       {"tokenizer_class", "BertTokenizer"}, {"tokenize_chinese_chars", true},
@@ -179,7 +173,7 @@ void write_tiny_bert(const std::string& directory, const TinyBertOptions& o) {
       {"sep_token", "[SEP]"},             {"mask_token", "[MASK]"},
       {"pad_token", "[PAD]"},             {"unk_token", "[UNK]"},
   };
-  write_text(dir / "tokenizer_config.json", tokenizer_config.dump(2) + "\n");
+  write_text_file((dir / "tokenizer_config.json").string(), tokenizer_config.dump(2) + "\n");
 }
 
 }  // namespace mechlens::tiny
