@@ -279,6 +279,41 @@ TEST(RecipeLoad, ImageFolderExpandsSortedWithLimit) {
   EXPECT_EQ(r2.inputs[4].id, "f/d");
 }
 
+TEST(RecipeLoad, PromptsFileGivesOneInputPerLine) {
+  TempDir dir;
+  dir.write("data/sentences.txt", "# seed 001\nThe brown capybara is sleeping now.\n\n  a [MASK] b  \r\nthird\nfourth\n");
+  const std::string entry = "\n[[inputs]]\nprompts_file = \"data/sentences.txt\"\nexpected = \"x\"\ntags = [\"s\"]\n";
+  const Recipe r = load(dir.write("r.toml", recipe_text("", entry)));
+  ASSERT_EQ(r.inputs.size(), 5u);
+  EXPECT_EQ(r.inputs[1].id, "sentences/2");  // ids carry the line number
+  EXPECT_EQ(r.inputs[1].text, "The brown capybara is sleeping now.");
+  EXPECT_EQ(r.inputs[2].id, "sentences/4");
+  EXPECT_EQ(r.inputs[2].text, "a [MASK] b");  // trimmed, CR dropped
+  EXPECT_EQ(r.inputs[4].id, "sentences/6");
+  EXPECT_EQ(r.inputs[4].expected, "x");
+  EXPECT_EQ(r.inputs[4].tags, std::vector<std::string>{"s"});
+  const std::string limited = "\n[[inputs]]\nid = \"s\"\nprompts_file = \"data/sentences.txt\"\nlimit = 2\n";
+  const Recipe r2 = load(dir.write("l.toml", recipe_text("", limited)));
+  ASSERT_EQ(r2.inputs.size(), 3u);
+  EXPECT_EQ(r2.inputs[2].id, "s/4");
+}
+
+TEST(RecipeLoad, PromptsFileErrorsNameFileAndLine) {
+  TempDir dir;
+  dir.write("empty.txt", "# nothing\n\n");
+  dir.write("bad.txt", "fine\nbad \xff byte\n");
+  const std::string empty_text = recipe_text("", "\n[[inputs]]\nprompts_file = \"empty.txt\"\n");
+  const std::string empty = dir.write("e.toml", empty_text);
+  expect_names(error_of([&] { load(empty); }), {at(empty, line_of(empty_text, "prompts_file")), "inputs[1].prompts_file",
+                                               "no prompts", (dir.path() / "empty.txt").string()});
+  const std::string bad = dir.write("b.toml", recipe_text("", "\n[[inputs]]\nprompts_file = \"bad.txt\"\n"));
+  expect_names(error_of([&] { load(bad); }), {(dir.path() / "bad.txt").string() + ":2", "not valid UTF-8"});
+  const std::string missing_text = recipe_text("", "\n[[inputs]]\nprompts_file = \"nope.txt\"\n");
+  const std::string missing = dir.write("m.toml", missing_text);
+  expect_names(error_of([&] { load(missing); }), {at(missing, line_of(missing_text, "prompts_file")),
+                                                 "inputs[1].prompts_file", (dir.path() / "nope.txt").string()});
+}
+
 TEST(RecipeLoad, ImageFolderErrors) {
   TempDir dir;
   fs::create_directories(dir.path() / "empty");

@@ -39,13 +39,14 @@ TEST(RecipeSchema, SchemaParsesAndDeclaresTheFourSections) {
   EXPECT_TRUE(s.section("inputs")->array);
   EXPECT_TRUE(s.section("analysis")->open);
   EXPECT_FALSE(s.section("model")->array);
-  EXPECT_EQ(s.section("inputs")->shapes.size(), 2u);
+  EXPECT_EQ(s.section("inputs")->shapes.size(), 3u);
 }
 
 TEST(RecipeSchema, LoaderReadsEveryDeclaredKeyAndNoOther) {
   TempDir dir;
   dir.write("img/a.png", "x");
   dir.write("flowers/rose.jpg", "x");
+  dir.write("sentences.txt", "first prompt\nsecond prompt\n");
   const std::string text = R"(
 [experiment]
 name = "full"
@@ -75,6 +76,13 @@ limit = 1
 expected = "red"
 tags = ["f"]
 
+[[inputs]]
+id = "lines"
+prompts_file = "sentences.txt"
+limit = 1
+expected = "y"
+tags = ["s"]
+
 [[analysis]]
 plugin = "sensitivity_matrix"
 name = "sens"
@@ -83,7 +91,7 @@ metric = "kl"
   const std::string file = dir.write("full.toml", text);
   const mechlens::recipe::Recipe r = mechlens::recipe::load(file);
   EXPECT_EQ(r.experiment.seed, 7);
-  EXPECT_EQ(r.inputs.size(), 2u);
+  EXPECT_EQ(r.inputs.size(), 3u);
   const std::set<std::string> read = detail::keys_read();
   for (const std::string& id : detail::schema().key_ids())
     EXPECT_TRUE(read.count(id)) << id << " is declared in the schema but the loader never reads it";

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -84,6 +85,49 @@ void read_image_folder(const Entry& e, std::vector<InputSpec>& out) {
   }
 }
 
+// True when `s` is well-formed UTF-8 (a prompt must be; the tokenizers assume it).
+bool valid_utf8(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int more = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : -1;
+    if (more < 0 || i + static_cast<std::size_t>(more) >= s.size() + (more == 0)) return false;  // truncated
+    for (int k = 1; k <= more; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += more + 1;
+  }
+  return true;
+}
+
+// One input per line of a text file (blank lines and '#' comments skipped);
+// ids are <id>/<line number>, so an input keeps its id when lines around it
+// are commented out.
+void read_prompts_file(const Entry& e, std::vector<InputSpec>& out) {
+  Fields f(e);
+  const std::string path = f.str("prompts_file");
+  const std::string where = f.source("prompts_file").where();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(where, e.path + ".prompts_file: cannot read " + path);
+  const std::string prefix = f.has("id") ? f.str("id") : fs::path(path).stem().string();
+  const std::size_t limit = f.has("limit") ? static_cast<std::size_t>(f.integer("limit")) : SIZE_MAX;
+  std::string line;
+  std::size_t taken = 0;
+  for (int number = 1; taken < limit && std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
+    if (!valid_utf8(line)) fail(path + ":" + std::to_string(number), "prompt is not valid UTF-8 (" + e.path + ".prompts_file)");
+    const std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    InputSpec input;
+    input.id = prefix + "/" + std::to_string(number);
+    input.text = line.substr(first, line.find_last_not_of(" \t") + 1 - first);
+    input.expected = f.str("expected");
+    input.tags = f.strings("tags");
+    out.push_back(std::move(input));
+    ++taken;
+  }
+  if (taken == 0) fail(where, e.path + ".prompts_file: no prompts in " + path + " (only blank lines and '#' comments)");
+}
+
 void read_single_input(const Entry& e, std::vector<InputSpec>& out) {
   Fields f(e);
   InputSpec in;
@@ -100,6 +144,7 @@ std::vector<InputSpec> read_inputs(const std::vector<Entry>& entries) {
   std::vector<std::size_t> origin;  // entry of each input, for the duplicate-id message
   for (const Entry& e : entries) {
     if (e.shape->key("image_dir")) read_image_folder(e, out);
+    else if (e.shape->key("prompts_file")) read_prompts_file(e, out);
     else read_single_input(e, out);
     origin.resize(out.size(), e.index);
   }
