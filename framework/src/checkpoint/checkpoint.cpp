@@ -59,6 +59,14 @@ at::Tensor Checkpoint::load(const std::string& name, const std::vector<std::int6
   if (at::isFloatingType(stored) && !at::isFloatingType(target))
     fail(where, std::string("is ") + to_string(v.dtype) + "; refusing to convert it to " +
                     c10::toString(target));
+  // The reverse: a weight the model computes with in floating point, declared
+  // integer in the header (a corrupt header, or a quantized checkpoint):
+  // converting the integers would run, on meaningless numbers.
+  if (!at::isFloatingType(stored) && at::isFloatingType(target))
+    fail(where, std::string("is declared ") + to_string(v.dtype) +
+                    " (integer) in the header, but the model expects a floating-point weight (" +
+                    c10::toString(target) + "): the header is wrong, or the checkpoint is quantized, which mechlens "
+                    "does not read");
 
   // Alias the mapping when the bytes are aligned for their type (the writer
   // aligns the data section; other writers need not). The deleter holds the

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "checkpoint/load_warnings.hpp"
 #include "checkpoint/mapped_file.hpp"
 #include "checkpoint/safetensors.hpp"
 #include "mechlens/error.hpp"
@@ -142,6 +143,13 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
       fail(tensor_where(path, name), "data overlaps tensor '" + previous->name + "'");
     previous = &view;
   }
+  // Bytes no tensor claims: harmless to read, but a sign of a rewrite that
+  // stopped halfway or a header that lost entries.
+  const std::size_t claimed = previous ? static_cast<std::size_t>(previous->data + previous->nbytes - data) : 0;
+  if (claimed < data_size)
+    add_load_warning(path + ": " + std::to_string(data_size - claimed) +
+                     " bytes after the last tensor's data that no header entry describes (a header that lost "
+                     "entries, or an interrupted rewrite?); the tensors themselves were checked");
   file.mapping_ = std::move(mapping);
   return file;
 }
