@@ -24,6 +24,7 @@ int plugins_command(const Args& args);
 int describe_command(const Args& args);
 int inspect_command(const Args& args);
 int tokenize_command(const Args& args);
+int verify_command(const Args& args);
 
 // A subcommand's option list, starting with -h/--help.
 po::options_description options_with_help();

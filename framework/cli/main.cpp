@@ -23,6 +23,7 @@ const std::map<std::string, Command>& commands() {
       {"describe", {mechlens::cli::describe_command, "show a plugin's parameters"}},
       {"inspect", {mechlens::cli::inspect_command, "list the runs, analyses and datasets of an archive"}},
       {"tokenize", {mechlens::cli::tokenize_command, "show the token ids and strings a model sees for a prompt"}},
+      {"verify", {mechlens::cli::verify_command, "read a whole archive and report damage (exit 1 if any)"}},
   };
   return table;
 }

@@ -330,37 +330,45 @@ TEST_F(ResultGroupTest, LargeDatasetsAreChunkedAndCompressed) {
   std::vector<float> big(512 * 1024);  // 2 MiB
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i % 1000) * 0.5f;
   const std::vector<float> small(16, 1.0f);
+  const double scalar = 2.5;
   const std::string path = write_archive([&](ResultGroup& g) {
     g.write("big", {ElementType::f32, {512, 1024}, big.data()}, {"pos", "d_model"});
     g.write("small", {ElementType::f32, {16}, small.data()}, {"x"});
+    g.write("scalar", {ElementType::f64, {}, &scalar}, {});
+    g.write_strings("names", {"a", "b"}, "name");
   });
   RawFile f(path);
-  auto layout_of = [&](const std::string& name, int* filters) {
+  // The dataset's layout and its filter pipeline, in order.
+  auto layout_of = [&](const std::string& name, std::vector<H5Z_filter_t>* filters) {
     const hid_t ds = H5Dopen2(f.id, (std::string(kGroup) + "/" + name).c_str(), H5P_DEFAULT);
     const hid_t dcpl = H5Dget_create_plist(ds);
     const H5D_layout_t layout = H5Pget_layout(dcpl);
-    *filters = H5Pget_nfilters(dcpl);
-    bool has_deflate = false;
-    for (int i = 0; i < *filters; ++i) {
-      unsigned flags = 0;
+    filters->clear();
+    for (int i = 0; i < H5Pget_nfilters(dcpl); ++i) {
+      unsigned flags = 0, config = 0;
       size_t n = 0;
       char name_buf[32];
-      unsigned config = 0;
-      if (H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &n, nullptr, sizeof name_buf, name_buf, &config) ==
-          H5Z_FILTER_DEFLATE)
-        has_deflate = true;
+      filters->push_back(
+          H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &n, nullptr, sizeof name_buf, name_buf, &config));
     }
-    if (*filters > 0 && !has_deflate) *filters = -1;
     H5Pclose(dcpl);
     H5Dclose(ds);
     return layout;
   };
-  int filters = 0;
+  std::vector<H5Z_filter_t> filters;
   EXPECT_EQ(layout_of("big", &filters), H5D_CHUNKED);
-  EXPECT_GE(filters, 1);
-  EXPECT_EQ(layout_of("small", &filters), H5D_CONTIGUOUS);
-  EXPECT_EQ(filters, 0);
+  // Checksum last, so it covers the compressed bytes as stored.
+  EXPECT_EQ(filters, (std::vector<H5Z_filter_t>{H5Z_FILTER_SHUFFLE, H5Z_FILTER_DEFLATE, H5Z_FILTER_FLETCHER32}));
+  // Small numeric datasets are one checksummed chunk, uncompressed.
+  EXPECT_EQ(layout_of("small", &filters), H5D_CHUNKED);
+  EXPECT_EQ(filters, (std::vector<H5Z_filter_t>{H5Z_FILTER_FLETCHER32}));
+  // HDF5 cannot chunk a scalar nor filter variable-length strings.
+  EXPECT_EQ(layout_of("scalar", &filters), H5D_CONTIGUOUS);
+  EXPECT_TRUE(filters.empty());
+  EXPECT_EQ(layout_of("names", &filters), H5D_CONTIGUOUS);
+  EXPECT_TRUE(filters.empty());
   EXPECT_EQ(raw_values<float>(raw_read(f.id, std::string(kGroup) + "/big", H5T_NATIVE_FLOAT)), big);
+  EXPECT_EQ(raw_values<float>(raw_read(f.id, std::string(kGroup) + "/small", H5T_NATIVE_FLOAT)), small);
   // Compression did something: the file is well under the raw 2 MiB.
   EXPECT_LT(std::filesystem::file_size(path), 1u << 20);
 }

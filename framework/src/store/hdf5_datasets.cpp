@@ -30,16 +30,29 @@ std::vector<hsize_t> chunk_shape(const std::vector<hsize_t>& extents, std::size_
   return chunk;
 }
 
-Id creation_properties(const std::vector<hsize_t>& extents, std::size_t element_bytes, const Where& where) {
+// Every numeric dataset with data is chunked and carries HDF5's Fletcher32
+// checksum (last in the filter pipeline, so it covers the stored bytes):
+// a flipped or truncated chunk then fails to read, in h5py as here, instead of
+// returning wrong numbers. Small datasets are one chunk; large ones are split
+// (chunk_shape) and byte-shuffled + gzip-compressed first. Left contiguous and
+// unchecked: scalars and empty arrays (HDF5 cannot chunk them) and
+// variable-length strings (HDF5 refuses filters on them); their metadata is
+// still checksummed by the 1.8 file format (file_access).
+Id creation_properties(hid_t file_type, const std::vector<hsize_t>& extents, std::size_t element_bytes,
+                       const Where& where) {
   Id dcpl = plist_handle(H5Pcreate(H5P_DATASET_CREATE), where, "cannot create dataset properties");
   std::size_t bytes = element_bytes;
   for (hsize_t e : extents) bytes *= e;
-  if (extents.empty() || bytes <= kCompressAbove || H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0) return dcpl;
-  const std::vector<hsize_t> chunk = chunk_shape(extents, element_bytes);
+  if (extents.empty() || bytes == 0 || H5Tis_variable_str(file_type) > 0) return dcpl;
+  const bool compress = bytes > kCompressAbove && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0;
+  const std::vector<hsize_t> chunk = compress ? chunk_shape(extents, element_bytes) : extents;
   check_status(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), where, "cannot set chunks");
-  // Byte shuffle before deflate: floats compress much better.
-  check_status(H5Pset_shuffle(dcpl.get()), where, "cannot set the shuffle filter");
-  check_status(H5Pset_deflate(dcpl.get(), kGzipLevel), where, "cannot set gzip compression");
+  if (compress) {
+    // Byte shuffle before deflate: floats compress much better.
+    check_status(H5Pset_shuffle(dcpl.get()), where, "cannot set the shuffle filter");
+    check_status(H5Pset_deflate(dcpl.get(), kGzipLevel), where, "cannot set gzip compression");
+  }
+  check_status(H5Pset_fletcher32(dcpl.get()), where, "cannot set the Fletcher32 checksum");
   return dcpl;
 }
 
@@ -69,7 +82,7 @@ void create_and_write(hid_t group, const Where& group_where, const std::string& 
   const Where w = group_where.child(name);
   if (link_exists(group, name, group_where)) remove_dataset(group, group_where, name);
   Id space = make_space(extents, w);
-  Id dcpl = creation_properties(extents, element_bytes, w);
+  Id dcpl = creation_properties(file_type, extents, element_bytes, w);
   Id dataset = dataset_handle(
       H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), w,
       "cannot create dataset");

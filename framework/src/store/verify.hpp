@@ -1,0 +1,25 @@
+#pragma once
+// `mechlens verify`: reads every group, attribute and dataset of an archive
+// and reports what cannot be read. Numeric datasets carry HDF5's Fletcher32
+// checksum (hdf5_datasets.cpp), so a flipped byte in their data fails the
+// read; the 1.8 file format checksums the metadata (superblock, object
+// headers), so damage there fails too; a truncated file fails to open.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace mechlens::store {
+
+struct VerifyReport {
+  std::size_t groups = 0;
+  std::size_t datasets = 0;     // read in full
+  std::size_t checksummed = 0;  // of those, with a Fletcher32 checksum
+  std::size_t attributes = 0;
+  std::vector<std::string> problems;  // "<object>: <what>", one per damaged object
+  bool ok() const { return problems.empty(); }
+};
+
+// Never throws for damage (it is reported); throws only if `path` is missing.
+VerifyReport verify_archive(const std::string& path);
+
+}  // namespace mechlens::store
