@@ -1,5 +1,6 @@
 #pragma once
 // What a recipe's [[inputs]] entry says, before any tokenisation.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@ struct InputSpec {
   std::optional<std::string> image;  // absolute path of an image, if any
   std::string expected;              // expected answer, may be empty
   std::vector<std::string> tags;
+  // The recipe's answer_position: the token the analyses read the prediction
+  // at; negative counts from the end (-1 = the last token). Absent = the
+  // adapter's choice (BERT: the one [MASK]; decoders: the last token).
+  std::optional<std::int64_t> answer_position;
 };
 
 enum class Modality : unsigned char { text = 0, image = 1, special = 2 };

@@ -24,6 +24,9 @@ using detail::Fields;
 namespace {
 
 std::string read_file(const std::string& path) {
+  // An ifstream opens a directory and reads nothing: the user would be told
+  // the recipe has no [[analysis]].
+  if (fs::is_directory(path)) fail(path, "is a directory, not a recipe file (give the .toml file inside it)");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot read the recipe (" + std::string(fs::exists(path) ? "not readable" : "no such file") + ")");
   std::ostringstream text;
@@ -81,6 +84,7 @@ void read_image_folder(const Entry& e, std::vector<InputSpec>& out) {
     in.image = image.string();
     in.expected = f.str("expected");
     in.tags = f.strings("tags");
+    if (f.has("answer_position")) in.answer_position = f.integer("answer_position");
     out.push_back(std::move(in));
   }
 }
@@ -122,6 +126,7 @@ void read_prompts_file(const Entry& e, std::vector<InputSpec>& out) {
     input.text = line.substr(first, line.find_last_not_of(" \t") + 1 - first);
     input.expected = f.str("expected");
     input.tags = f.strings("tags");
+    if (f.has("answer_position")) input.answer_position = f.integer("answer_position");
     out.push_back(std::move(input));
     ++taken;
   }
@@ -136,6 +141,7 @@ void read_single_input(const Entry& e, std::vector<InputSpec>& out) {
   if (f.has("image")) in.image = f.str("image");
   in.expected = f.str("expected");
   in.tags = f.strings("tags");
+  if (f.has("answer_position")) in.answer_position = f.integer("answer_position");
   out.push_back(std::move(in));
 }
 
