@@ -12,6 +12,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libboost-program-options-dev
   libtomlplusplus-dev libhdf5-dev libgtest-dev
   libstb-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev
+  libcairo2-dev fonts-dejavu-core
   python3-torch python3-numpy python3-pil python3-h5py python3-jinja2
 )
 

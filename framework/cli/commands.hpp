@@ -21,6 +21,7 @@ using Args = std::vector<std::string>;  // the arguments after the subcommand's 
 int run_command(const Args& args);
 int validate_command(const Args& args);
 int plugins_command(const Args& args);
+int adapters_command(const Args& args);
 int describe_command(const Args& args);
 int inspect_command(const Args& args);
 int tokenize_command(const Args& args);

@@ -20,6 +20,7 @@ const std::map<std::string, Command>& commands() {
       {"run", {mechlens::cli::run_command, "run a recipe and write its results archive"}},
       {"validate", {mechlens::cli::validate_command, "check a recipe and every plugin's parameters (no model loaded)"}},
       {"plugins", {mechlens::cli::plugins_command, "list the analysis plugins found"}},
+      {"adapters", {mechlens::cli::adapters_command, "list the model adapters built in"}},
       {"describe", {mechlens::cli::describe_command, "show a plugin's parameters"}},
       {"inspect", {mechlens::cli::inspect_command, "list the runs, analyses and datasets of an archive"}},
       {"tokenize", {mechlens::cli::tokenize_command, "show the token ids and strings a model sees for a prompt"}},

@@ -1,11 +1,15 @@
 // run_with_cache (TransformerLens): one clean forward per input, storing the
 // logits and the named hook points into the archive, for chosen layers and
 // positions. Hook names may be globs ("blocks.*.attn.hook_pattern").
+// Axis names come from the model's own declaration of each hook point. The
+// language model's batch axis (one input per forward) is dropped and its
+// positions (pos, or the query axis q_pos of a pattern) are filtered; a vision
+// tower's hooks keep every crop and every patch.
 #include <ATen/ATen.h>
 
+#include <map>
 #include <set>
 
-#include "hook_dims.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/run_context.hpp"
 #include "mechlens/tensor_store.hpp"
@@ -31,6 +35,8 @@ class ActivationCache : public Analysis {
 
   void run(RunContext& ctx) override {
     const std::vector<std::string> names = selected_hooks(ctx);
+    std::map<std::string, std::vector<std::string>> axes;
+    for (const HookPoint& p : ctx.model.hook_points()) axes[p.name] = p.dims;
     if (names.empty()) fail("activation_cache", "no hook point of this model matches 'hooks' and 'layers'");
     for (std::size_t i = 0; i < ctx.inputs.size(); ++i) {
       const EncodedInput& input = ctx.inputs[i];
@@ -48,9 +54,19 @@ class ActivationCache : public Analysis {
       write_tensor(*group, "positions", positions, {"pos"});
       if (ctx.params.get<bool>("logits")) write_tensor(*group, "logits", logits[0], {"pos", "vocab"});
       for (const auto& [name, value] : hooks.cached()) {
-        const at::Tensor t = value[0];  // one input per forward
-        const auto layout = activation_cache::hook_layout(name, t.dim());
-        write_tensor(*group, name, t.index_select(layout.pos_axis, positions.to(t.device())), layout.dims);
+        const std::vector<std::string>& dims = axes.at(name);
+        if (dims.empty() || dims[0] != "batch") {
+          write_tensor(*group, name, value, dims);  // vision tower: every crop
+          continue;
+        }
+        at::Tensor t = value[0];  // one input per forward
+        std::vector<std::string> kept(dims.begin() + 1, dims.end());
+        for (std::size_t a = 0; a < kept.size(); ++a)
+          if (kept[a] == "pos" || kept[a] == "q_pos") {
+            t = t.index_select(static_cast<std::int64_t>(a), positions.to(t.device()));
+            break;
+          }
+        write_tensor(*group, name, t, kept);
       }
       ctx.results.mark_unit_done(unit);
     }

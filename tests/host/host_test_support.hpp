@@ -95,6 +95,10 @@ class MemoryGroup : public ResultGroup {
   void write_strings(const std::string& name, const std::vector<std::string>&, const std::string& d) override {
     dims[name] = {d};
   }
+  void write_strings(const std::string& name, const std::vector<std::string>&, const std::vector<std::int64_t>&,
+                     const std::vector<std::string>& d) override {
+    dims[name] = d;
+  }
   void set_attr(const std::string& name, const AttrValue& value) override { attrs[name] = value; }
   bool has(const std::string& name) const override { return arrays.count(name) || attrs.count(name); }
   std::unique_ptr<ResultGroup> group(const std::string&) override { return std::make_unique<MemoryGroup>(); }

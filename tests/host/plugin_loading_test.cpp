@@ -129,8 +129,11 @@ TEST(PluginLoading, AnalysisKeepsItsLibraryLoadedAfterTheHostIsGone) {
     void update(const std::string&, std::int64_t, std::int64_t) override {}
   } progress;
   struct : mechlens::Figures {
-    void heatmap(const std::string&, const std::string&, int, int, const std::vector<double>&, const std::string&,
-                 const std::string&) override {}
+    void heatmap(const mechlens::HeatmapFigure&) override {}
+    void lines(const mechlens::LineFigure&) override {}
+    void image_overlay(const mechlens::ImageOverlayFigure&) override {}
+    void scatter(const mechlens::ScatterFigure&) override {}
+    void token_strip(const mechlens::TokenStripFigure&) override {}
   } figures;
   MemoryGroup results;
   std::vector<std::string> findings;

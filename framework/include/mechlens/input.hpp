@@ -28,6 +28,10 @@ struct TokenAnnotation {
   int crop = -1;  // image tokens: 0 = base image, 1.. = high-res tiles; -1 otherwise
   int row = -1;   // image tokens: (row, col) in that crop's patch grid
   int col = -1;
+  // An image token that carries no patch but marks the grid's layout
+  // (LLaVA-OneVision's image_newline after each row of the high-res grid, at
+  // col = the grid's width; Phi-4-mm's separators).
+  bool separator = false;
 };
 
 }  // namespace mechlens

@@ -46,6 +46,15 @@ struct CheckpointIdentity {
   std::string format;               // e.g. "hf-bert", "hf-llava-onevision"
 };
 
+// A hook point and the names of its tensor's axes, declared where the point
+// is defined (as TransformerLens writes `# [batch, pos, head_index, d_head]`
+// beside each hook). The first axis is "batch" for the language model and
+// "crop" for a vision tower (every crop of every image rides in its batch).
+struct HookPoint {
+  std::string name;               // "blocks.3.attn.hook_z"
+  std::vector<std::string> dims;  // {"batch", "pos", "head", "d_head"}
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -53,8 +62,10 @@ class Model {
   virtual std::string family() const = 0;
   virtual Geometry geometry() const = 0;
   virtual CheckpointIdentity identity() const = 0;
-  // Every hook point this model offers, fully named ("blocks.0.attn.hook_q", ...).
-  virtual std::vector<std::string> hook_names() const = 0;
+  // Every hook point this model offers, fully named ("blocks.0.attn.hook_q", ...),
+  // with its axes.
+  virtual std::vector<HookPoint> hook_points() const = 0;
+  std::vector<std::string> hook_names() const;
 
   // The prompt as the model sees it: chat template (decoders), special tokens
   // ([CLS] … [SEP] for BERT), image placeholders expanded, annotations filled.
@@ -73,6 +84,10 @@ class Model {
   // Final norm (ln_final.hook_normalized fires) and LM head on residuals
   // [..., d_model] → logits [..., vocab].
   virtual at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const = 0;
+  // The unembedding alone, no final norm: residual x W_U (+ the decoder bias
+  // where the checkpoint has one). BERT skips its MLM transform (dense, GELU,
+  // LayerNorm) too. The logit lens' raw reading (seed 003).
+  virtual at::Tensor unembed_unnormalized(const at::Tensor& residual) const = 0;
 
   // Resume from a cached residual at `layer` and return logits at `positions`
   // ([B, P] or [P] int64; undefined = every position).

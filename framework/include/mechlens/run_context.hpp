@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "mechlens/figures.hpp"
 #include "mechlens/model.hpp"
 #include "mechlens/params.hpp"
 #include "mechlens/store.hpp"
@@ -22,18 +23,6 @@ class Progress {
   virtual ~Progress() = default;
   // `done` of `total` units of the named stage.
   virtual void update(const std::string& stage, std::int64_t done, std::int64_t total) = 0;
-};
-
-// Pictures a person looks at, written as PNG files beside the archive
-// (<archive stem>_figures/<run>/<analysis>/<name>.png). Plugins never open
-// files themselves: they hand the data here.
-class Figures {
- public:
-  virtual ~Figures() = default;
-  // A rows x cols heat map (row-major values; NaN = not computed).
-  virtual void heatmap(const std::string& name, const std::string& title, int rows, int cols,
-                       const std::vector<double>& values, const std::string& row_label = "layer",
-                       const std::string& col_label = "head") = 0;
 };
 
 struct RunContext {

@@ -35,6 +35,10 @@ class ResultGroup {
                      const std::vector<std::string>& dims) = 0;
   virtual void write_strings(const std::string& name, const std::vector<std::string>& values,
                              const std::string& dim) = 0;
+  // Strings of any shape (row-major `values`, one per element), e.g. the
+  // top-k tokens [input, layer_entry, pos, k] of the logit lens.
+  virtual void write_strings(const std::string& name, const std::vector<std::string>& values,
+                             const std::vector<std::int64_t>& shape, const std::vector<std::string>& dims) = 0;
   virtual void set_attr(const std::string& name, const AttrValue& value) = 0;
   // Object (dataset or attribute) name on this group.
   virtual bool has(const std::string& name) const = 0;

@@ -6,6 +6,12 @@
 
 namespace mechlens {
 
+std::vector<std::string> Model::hook_names() const {
+  std::vector<std::string> names;
+  for (const HookPoint& p : hook_points()) names.push_back(p.name);
+  return names;
+}
+
 Batch Model::make_batch(const std::vector<const EncodedInput*>& inputs) const {
   if (inputs.empty()) fail("batch", "no inputs");
   std::int64_t length = 0;

@@ -11,8 +11,13 @@ namespace {
 
 // Function-local so that static registration from other translation units
 // never sees an unconstructed map.
-std::map<std::string, Loader>& loaders() {
-  static std::map<std::string, Loader> table;
+struct Registered {
+  Loader loader;
+  std::string summary;
+};
+
+std::map<std::string, Registered>& loaders() {
+  static std::map<std::string, Registered> table;
   return table;
 }
 
@@ -24,9 +29,15 @@ std::string known() {
 
 }  // namespace
 
-bool register_adapter(const std::string& name, Loader loader) {
-  loaders()[name] = std::move(loader);
+bool register_adapter(const std::string& name, Loader loader, std::string summary) {
+  loaders()[name] = {std::move(loader), std::move(summary)};
   return true;
+}
+
+std::vector<AdapterInfo> adapters() {
+  std::vector<AdapterInfo> out;
+  for (const auto& [name, entry] : loaders()) out.push_back({name, entry.summary});
+  return out;
 }
 
 std::vector<std::string> adapter_names() {
@@ -39,7 +50,7 @@ std::unique_ptr<Model> load(const std::string& adapter, const LoadOptions& optio
   const std::string name = adapter.empty() || adapter == "auto" ? detect_adapter(options.path) : adapter;
   const auto it = loaders().find(name);
   if (it == loaders().end()) fail("model.adapter", "unknown adapter '" + name + "' (known: " + known() + ")");
-  return it->second(options);
+  return it->second.loader(options);
 }
 
 std::string detect_adapter(const std::string& path) {

@@ -1,8 +1,10 @@
 #include "report/figure_folder.hpp"
 
 #include <filesystem>
+#include <fstream>
 
-#include "report/heatmap.hpp"
+#include "mechlens/error.hpp"
+#include "report/render.hpp"
 
 namespace mechlens::report {
 
@@ -15,21 +17,26 @@ std::string file_safe(const std::string& name) {
 }
 }  // namespace
 
-void FigureFolder::heatmap(const std::string& name, const std::string& title, int rows, int cols,
-                           const std::vector<double>& values, const std::string& row_label,
-                           const std::string& col_label) {
+template <typename Figure>
+void FigureFolder::write(const Figure& figure) {
   std::filesystem::create_directories(directory_);
-  Heatmap map;
-  map.title = title;
-  map.rows = rows;
-  map.cols = cols;
-  map.values = values;
-  map.row_label = row_label;
-  map.col_label = col_label;
-  const std::string path = (std::filesystem::path(directory_) / (file_safe(name) + ".png")).string();
-  write_heatmap_png(path, map);
-  written_.push_back(path);
+  for (ImageFormat format : formats_) {
+    const std::string bytes = render(figure, format);
+    const std::string path =
+        (std::filesystem::path(directory_) / (file_safe(figure.name) + "." + extension(format))).string();
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) fail(path, "cannot write the figure");
+    written_.push_back(path);
+  }
 }
+
+void FigureFolder::heatmap(const HeatmapFigure& figure) { write(figure); }
+void FigureFolder::lines(const LineFigure& figure) { write(figure); }
+void FigureFolder::image_overlay(const ImageOverlayFigure& figure) { write(figure); }
+void FigureFolder::scatter(const ScatterFigure& figure) { write(figure); }
+void FigureFolder::token_strip(const TokenStripFigure& figure) { write(figure); }
 
 std::string figure_directory(const std::string& archive_path, const std::string& run, const std::string& analysis) {
   const std::filesystem::path archive(archive_path);

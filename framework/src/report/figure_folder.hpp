@@ -1,24 +1,34 @@
 #pragma once
-// The host's Figures: PNG files in one folder per analysis of a run
-// (<archive stem>_figures/<run>/<analysis>/<name>.png).
+// The host's Figures: one file per figure in one folder per analysis of a run
+// (<archive stem>_figures/<run>/<analysis>/<name>.png, plus .svg when asked),
+// drawn by render.hpp.
 #include <string>
 #include <vector>
 
-#include "mechlens/run_context.hpp"
+#include "mechlens/figures.hpp"
+#include "report/canvas.hpp"
 
 namespace mechlens::report {
 
 class FigureFolder : public Figures {
  public:
-  explicit FigureFolder(std::string directory) : directory_(std::move(directory)) {}
-  void heatmap(const std::string& name, const std::string& title, int rows, int cols,
-               const std::vector<double>& values, const std::string& row_label,
-               const std::string& col_label) override;
+  explicit FigureFolder(std::string directory, std::vector<ImageFormat> formats = {ImageFormat::png})
+      : directory_(std::move(directory)), formats_(std::move(formats)) {}
+  using Figures::heatmap;
+  void heatmap(const HeatmapFigure& figure) override;
+  void lines(const LineFigure& figure) override;
+  void image_overlay(const ImageOverlayFigure& figure) override;
+  void scatter(const ScatterFigure& figure) override;
+  void token_strip(const TokenStripFigure& figure) override;
   const std::vector<std::string>& written() const { return written_; }
   const std::string& directory() const { return directory_; }
 
  private:
+  template <typename Figure>
+  void write(const Figure& figure);
+
   std::string directory_;
+  std::vector<ImageFormat> formats_;
   std::vector<std::string> written_;
 };
 

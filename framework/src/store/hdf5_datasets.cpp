@@ -120,15 +120,26 @@ void write_array(hid_t group, const Where& group_where, const std::string& name,
 
 void write_string_array(hid_t group, const Where& group_where, const std::string& name,
                         const std::vector<std::string>& values, const std::string& dim) {
+  write_string_array(group, group_where, name, values, {static_cast<std::int64_t>(values.size())}, {dim});
+}
+
+void write_string_array(hid_t group, const Where& group_where, const std::string& name,
+                        const std::vector<std::string>& values, const std::vector<std::int64_t>& shape,
+                        const std::vector<std::string>& dims) {
   const Where w = group_where.child(name);
   check_name(name, group_where, "dataset");
-  check_dims({dim}, 1, w);
+  check_dims(dims, shape.size(), w);
+  const std::vector<hsize_t> extents = extents_of(shape, w);
+  std::size_t count = 1;
+  for (hsize_t e : extents) count *= e;
+  if (count != values.size())
+    mechlens::fail(w.file + ": " + w.object, std::to_string(values.size()) + " strings for " + std::to_string(count) +
+                                                 " elements");
   for (std::size_t i = 0; i < values.size(); ++i) check_utf8(values[i], w, "string " + std::to_string(i));
   std::vector<const char*> pointers;
   for (const auto& v : values) pointers.push_back(v.c_str());
   Id type = utf8_string_type(w);
-  create_and_write(group, group_where, name, type.get(), type.get(), sizeof(char*), {values.size()},
-                   pointers.data(), {dim});
+  create_and_write(group, group_where, name, type.get(), type.get(), sizeof(char*), extents, pointers.data(), dims);
 }
 
 void append_string(hid_t group, const Where& group_where, const std::string& name, const std::string& value,

@@ -24,6 +24,10 @@ void write_array(hid_t group, const Where& group_where, const std::string& name,
                  const std::vector<std::string>& dims);
 void write_string_array(hid_t group, const Where& group_where, const std::string& name,
                         const std::vector<std::string>& values, const std::string& dim);
+// Strings of any shape (row-major values, one per element).
+void write_string_array(hid_t group, const Where& group_where, const std::string& name,
+                        const std::vector<std::string>& values, const std::vector<std::int64_t>& shape,
+                        const std::vector<std::string>& dims);
 // Appends one string to a growable 1-D string dataset (created on first use).
 void append_string(hid_t group, const Where& group_where, const std::string& name, const std::string& value,
                    const std::string& dim);

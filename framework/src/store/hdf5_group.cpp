@@ -59,6 +59,12 @@ void Hdf5Group::write_strings(const std::string& name, const std::vector<std::st
   h5::write_string_array(g.get(), where(), name, values, dim);
 }
 
+void Hdf5Group::write_strings(const std::string& name, const std::vector<std::string>& values,
+                              const std::vector<std::int64_t>& shape, const std::vector<std::string>& dims) {
+  h5::Id g = open();
+  h5::write_string_array(g.get(), where(), name, values, shape, dims);
+}
+
 void Hdf5Group::set_attr(const std::string& name, const AttrValue& value) {
   h5::Id g = open();
   h5::write_attr(g.get(), name, value, where());

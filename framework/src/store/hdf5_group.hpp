@@ -26,6 +26,8 @@ class Hdf5Group : public ResultGroup {
   void write(const std::string& name, const ArrayRef& array, const std::vector<std::string>& dims) override;
   void write_strings(const std::string& name, const std::vector<std::string>& values,
                      const std::string& dim) override;
+  void write_strings(const std::string& name, const std::vector<std::string>& values,
+                     const std::vector<std::int64_t>& shape, const std::vector<std::string>& dims) override;
   void set_attr(const std::string& name, const AttrValue& value) override;
   bool has(const std::string& name) const override;
   std::unique_ptr<ResultGroup> group(const std::string& name) override;

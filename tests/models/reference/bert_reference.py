@@ -51,7 +51,9 @@ def activation(name):
     raise ValueError(name)
 
 
-def forward(directory, ids, mask):
+def forward(directory, ids, mask, internals=False):
+    """BertForMaskedLM in float64: last_hidden_state and logits; with `internals` also hidden_embed,
+    hidden_L (the stream after layer L) and pattern_L (each layer's softmax)."""
     with open(os.path.join(directory, "config.json")) as f:
         cfg = json.load(f)
     w = Weights(read_checkpoint(directory))
@@ -74,6 +76,7 @@ def forward(directory, ids, mask):
          + w("embeddings.position_embeddings.weight")[torch.arange(T)][None]
          + w("embeddings.token_type_embeddings.weight")[0][None, None])
     x = ln(x, "embeddings.LayerNorm")
+    hidden = {"hidden_embed": x}
     extended = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float64).min
     for layer in range(cfg["num_hidden_layers"]):
         p = "encoder.layer.%d." % layer
@@ -85,15 +88,22 @@ def forward(directory, ids, mask):
         k = split(dense(x, p + "attention.self.key"))
         v = split(dense(x, p + "attention.self.value"))
         scores = q @ k.transpose(-1, -2) / math.sqrt(dh) + extended
-        context = (torch.softmax(scores, dim=-1) @ v).permute(0, 2, 1, 3).reshape(B, T, d)
+        pattern = torch.softmax(scores, dim=-1)
+        if internals:
+            hidden["pattern_%d" % layer] = pattern
+        context = (pattern @ v).permute(0, 2, 1, 3).reshape(B, T, d)
         a = ln(dense(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
         h = act(dense(a, p + "intermediate.dense"))
         x = ln(dense(h, p + "output.dense") + a, p + "output.LayerNorm")
+        hidden["hidden_%d" % layer] = x
     out = {"last_hidden_state": x}
     if "cls.predictions.transform.dense.weight" in w.t:
         h = ln(act(dense(x, "cls.predictions.transform.dense", False)), "cls.predictions.transform.LayerNorm", False)
         decoder = w.t.get("cls.predictions.decoder.weight", w("embeddings.word_embeddings.weight"))
         out["logits"] = h @ decoder.T + w.t["cls.predictions.bias"]
+    if not internals:
+        return out
+    out.update(hidden)
     return out
 
 

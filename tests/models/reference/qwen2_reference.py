@@ -52,8 +52,9 @@ def language_model_names(tensors):
     raise KeyError("no embed_tokens")
 
 
-def qwen2_forward(tensors, cfg, embeds, mask, out):
-    """Qwen2 decoder on input embeddings [B, T, D]; fills `out` with resid_post_L and logits."""
+def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False):
+    """Qwen2 decoder on input embeddings [B, T, D]; fills `out` with resid_post_L and logits
+    (and pattern_L, the softmax of each layer, when `patterns`)."""
     prefix, head_name = language_model_names(tensors)
     w = lambda name: tensors[prefix + name]
     H = cfg["num_attention_heads"]
@@ -85,7 +86,10 @@ def qwen2_forward(tensors, cfg, embeds, mask, out):
         k = k.repeat_interleave(H // KV, dim=1)
         v = v.repeat_interleave(H // KV, dim=1)
         scores = q @ k.transpose(-1, -2) / math.sqrt(dh) + additive
-        z = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, H * dh)
+        pattern = torch.softmax(scores, dim=-1)
+        if patterns:
+            out["pattern_%d" % layer] = pattern
+        z = (pattern @ v).transpose(1, 2).reshape(B, T, H * dh)
         x = x + z @ w(p + "self_attn.o_proj.weight").T
         h = rms_norm(x, w(p + "post_attention_layernorm.weight"), eps)
         gate = h @ w(p + "mlp.gate_proj.weight").T

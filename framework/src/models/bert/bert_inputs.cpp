@@ -1,6 +1,7 @@
 // Prompts → token ids for BERT.
 #include "mechlens/error.hpp"
 #include "models/bert/bert_model.hpp"
+#include "models/token_strings.hpp"
 
 namespace mechlens::models::bert {
 
@@ -39,10 +40,7 @@ EncodedInput BertModel::encode_raw(const std::string& text) const {
 }
 
 std::string BertModel::token_string(std::int64_t id) const {
-  if (id < 0 || static_cast<std::size_t>(id) >= tokenizer_->vocab_size())
-    fail("bert", "token id " + std::to_string(id) + " outside the tokenizer's vocabulary of " +
-                     std::to_string(tokenizer_->vocab_size()));
-  return tokenizer_->token(id);
+  return token_string_of(*tokenizer_, id, geometry().vocab_size, "bert");
 }
 
 }  // namespace mechlens::models::bert

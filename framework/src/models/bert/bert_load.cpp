@@ -51,7 +51,8 @@ std::unique_ptr<BertModel> BertModel::load(const LoadOptions& options) {
 
 namespace {
 std::unique_ptr<Model> load_adapter(const LoadOptions& options) { return BertModel::load(options); }
-const bool registered = register_adapter("bert", &load_adapter);
+const bool registered = register_adapter(
+    "bert", &load_adapter, "BERT (BertForMaskedLM, or a bare BertModel without logits), WordPiece; text with [MASK]");
 }  // namespace
 
 }  // namespace mechlens::models::bert

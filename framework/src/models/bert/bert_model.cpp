@@ -4,6 +4,7 @@
 
 #include "mechlens/error.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/hook_points.hpp"
 
 namespace mechlens::models::bert {
 
@@ -19,15 +20,12 @@ Geometry BertModel::geometry() const {
   return g;
 }
 
-std::vector<std::string> BertModel::hook_names() const {
-  std::vector<std::string> names = {"hook_embed"};
-  static const char* const per_layer[] = {
-      "hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_attn_scores", "attn.hook_pattern",
-      "attn.hook_z", "hook_attn_out", "hook_mlp_out", "hook_resid_post"};
+std::vector<HookPoint> BertModel::hook_points() const {
+  std::vector<HookPoint> points = {layers::residual_hook("hook_embed")};
   for (int l = 0; l < config_.num_layers; ++l)
-    for (const char* local : per_layer) names.push_back("blocks." + std::to_string(l) + "." + local);
-  if (has_lm_head()) names.push_back("ln_final.hook_normalized");
-  return names;
+    layers::append_block_hooks(points, "blocks." + std::to_string(l) + ".", /*rotary=*/false);
+  if (has_lm_head()) points.push_back(layers::residual_hook("ln_final.hook_normalized"));
+  return points;
 }
 
 at::Tensor BertModel::embed(const Batch& batch, const HookSet* hooks) const {
@@ -76,6 +74,12 @@ at::Tensor BertModel::unembed(const at::Tensor& residual, const HookSet* hooks) 
   at::Tensor h = weights_.transform_ln(layers::activate(config_.hidden_act, weights_.transform(residual)));
   h = HookScope(hooks, "")("ln_final.hook_normalized", std::move(h));
   return weights_.decoder(h);
+}
+
+at::Tensor BertModel::unembed_unnormalized(const at::Tensor& residual) const {
+  if (!has_lm_head())
+    fail(ckpt_->directory(), "no MLM head (cls.predictions.*): this is a bare BertModel encoder, it has no logits");
+  return weights_.decoder(residual);
 }
 
 }  // namespace mechlens::models::bert

@@ -37,7 +37,7 @@ class BertModel final : public Model {
   std::string family() const override { return "bert"; }
   Geometry geometry() const override;
   CheckpointIdentity identity() const override { return identity_; }
-  std::vector<std::string> hook_names() const override;
+  std::vector<HookPoint> hook_points() const override;
 
   // [CLS] text [SEP]; [CLS]/[SEP] annotated special, all else text;
   // answer_position = the first [MASK], or the last position ([SEP]) when
@@ -52,6 +52,8 @@ class BertModel final : public Model {
                         const HookSet* hooks) const override;
   // Errors when the checkpoint has no MLM head (a bare BertModel).
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
+  // The decoder alone (word embeddings + bias), skipping the MLM transform.
+  at::Tensor unembed_unnormalized(const at::Tensor& residual) const override;
   at::TensorOptions options() const override { return options_; }
 
   bool has_lm_head() const { return weights_.has_lm_head; }

@@ -51,7 +51,9 @@ std::unique_ptr<LlavaOnevisionModel> LlavaOnevisionModel::load(const LoadOptions
 
 namespace {
 std::unique_ptr<Model> load_adapter(const LoadOptions& options) { return LlavaOnevisionModel::load(options); }
-const bool registered = register_adapter("llava_onevision", &load_adapter);
+const bool registered = register_adapter(
+    "llava_onevision", &load_adapter,
+    "LLaVA-OneVision (LlavaOnevisionForConditionalGeneration): SigLIP tower, anyres packing, Qwen2 decoder; text and images");
 }  // namespace
 
 }  // namespace mechlens::models::llava_onevision

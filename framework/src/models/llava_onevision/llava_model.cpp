@@ -3,16 +3,18 @@
 #include <ATen/ATen.h>
 
 #include "mechlens/error.hpp"
+#include "models/layers/hook_points.hpp"
 
 namespace mechlens::models::llava_onevision {
 
-std::vector<std::string> LlavaOnevisionModel::hook_names() const {
-  std::vector<std::string> names = {"hook_embed", "hook_inputs_embeds"};
-  for (auto& n : decoder_.hook_names()) names.push_back(std::move(n));
-  for (auto& n : tower_.hook_names()) names.push_back(std::move(n));
-  names.push_back("vision.hook_features");
-  names.push_back("vision.hook_projected");
-  return names;
+std::vector<HookPoint> LlavaOnevisionModel::hook_points() const {
+  std::vector<HookPoint> points = {layers::residual_hook("hook_embed"), layers::residual_hook("hook_inputs_embeds")};
+  for (auto& p : decoder_.hook_points()) points.push_back(std::move(p));
+  for (auto& p : tower_.hook_points()) points.push_back(std::move(p));
+  // Every crop of every image, after the select strategy; then projected to the LM's width.
+  points.push_back({"vision.hook_features", {"crop", "patch", "d_vision_features"}});
+  points.push_back({"vision.hook_projected", {"crop", "patch", "d_model"}});
+  return points;
 }
 
 PackLayout LlavaOnevisionModel::pack_layout_for(int height, int width) const {

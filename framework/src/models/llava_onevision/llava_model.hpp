@@ -39,7 +39,7 @@ class LlavaOnevisionModel final : public Model {
   std::string family() const override { return "llava_onevision"; }
   Geometry geometry() const override { return decoder_.geometry(); }
   CheckpointIdentity identity() const override { return identity_; }
-  std::vector<std::string> hook_names() const override;
+  std::vector<HookPoint> hook_points() const override;
 
   // Chat template, tokenizer, image preprocessing, <image> expanded to the
   // packed feature count; extras: "pixel_values" [N, 3, S, S] float32 and
@@ -52,6 +52,9 @@ class LlavaOnevisionModel final : public Model {
   at::Tensor run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
                         const HookSet* hooks) const override;
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
+  at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {
+    return decoder_.unembed_unnormalized(residual);
+  }
   at::TensorOptions options() const override { return options_; }
 
   const LlavaConfig& config() const { return config_; }

@@ -77,7 +77,7 @@ std::vector<TokenAnnotation> pack_annotations(const PackLayout& p) {
   for (int r = 0; r < p.side; ++r)
     for (int c = 0; c < p.side; ++c) out.push_back({Modality::image, 0, r, c});
   for (int r = 0; r < p.out_rows; ++r)
-    for (int c = 0; c <= p.out_cols; ++c) out.push_back({Modality::image, 1, r, c});
+    for (int c = 0; c <= p.out_cols; ++c) out.push_back({Modality::image, 1, r, c, /*separator=*/c == p.out_cols});
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include "mechlens/error.hpp"
 #include "models/llava_onevision/llava_inputs.hpp"
 #include "models/llava_onevision/llava_model.hpp"
+#include "models/token_strings.hpp"
 
 namespace mechlens::models::llava_onevision {
 namespace {
@@ -124,10 +125,7 @@ EncodedInput LlavaOnevisionModel::encode_raw(const std::string& text) const {
 
 std::string LlavaOnevisionModel::token_string(std::int64_t id) const {
   if (!tokenizer_) fail("llava_onevision", "no tokenizer loaded");
-  if (id < 0 || static_cast<std::size_t>(id) >= tokenizer_->vocab_size())
-    fail("llava_onevision", "token id " + std::to_string(id) + " outside the tokenizer's vocabulary of " +
-                                std::to_string(tokenizer_->vocab_size()));
-  return tokenizer_->token(id);
+  return token_string_of(*tokenizer_, id, geometry().vocab_size, "llava_onevision");
 }
 
 }  // namespace mechlens::models::llava_onevision

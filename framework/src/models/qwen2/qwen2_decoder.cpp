@@ -4,6 +4,7 @@
 
 #include "mechlens/error.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/hook_points.hpp"
 #include "models/layers/rotary_attention.hpp"
 
 namespace mechlens::models::qwen2 {
@@ -27,16 +28,12 @@ Geometry Qwen2Decoder::geometry() const {
   return g;
 }
 
-std::vector<std::string> Qwen2Decoder::hook_names() const {
-  static const char* const per_layer[] = {
-      "hook_resid_pre",   "attn.hook_q",       "attn.hook_k",      "attn.hook_v",
-      "attn.hook_rot_q",  "attn.hook_rot_k",   "attn.hook_attn_scores", "attn.hook_pattern",
-      "attn.hook_z",      "hook_attn_out",     "hook_mlp_out",     "hook_resid_post"};
-  std::vector<std::string> names;
+std::vector<HookPoint> Qwen2Decoder::hook_points() const {
+  std::vector<HookPoint> points;
   for (int l = 0; l < config_.num_layers; ++l)
-    for (const char* local : per_layer) names.push_back("blocks." + std::to_string(l) + "." + local);
-  names.push_back("ln_final.hook_normalized");
-  return names;
+    layers::append_block_hooks(points, "blocks." + std::to_string(l) + ".", /*rotary=*/true);
+  points.push_back(layers::residual_hook("ln_final.hook_normalized"));
+  return points;
 }
 
 at::Tensor Qwen2Decoder::embed_tokens(const at::Tensor& ids) const {
@@ -82,6 +79,8 @@ at::Tensor Qwen2Decoder::run_blocks(at::Tensor x, const at::Tensor& attention_ma
   }
   return x;
 }
+
+at::Tensor Qwen2Decoder::unembed_unnormalized(const at::Tensor& residual) const { return weights_.lm_head(residual); }
 
 at::Tensor Qwen2Decoder::unembed(const at::Tensor& residual, const HookSet* hooks) const {
   at::Tensor h = weights_.norm(residual);

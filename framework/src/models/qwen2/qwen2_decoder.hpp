@@ -49,13 +49,15 @@ class Qwen2Decoder {
   const Qwen2Weights& weights() const { return weights_; }
   Geometry geometry() const;
   // blocks.L.* and ln_final.hook_normalized (not hook_embed: the adapter fires that).
-  std::vector<std::string> hook_names() const;
+  std::vector<HookPoint> hook_points() const;
 
   // embed_tokens rows for ids [B, T] (range-checked) → [B, T, D].
   at::Tensor embed_tokens(const at::Tensor& ids) const;
   // Blocks [first, last). `attention_mask` [B, T] bool (true = real token) or undefined.
   at::Tensor run_blocks(at::Tensor x, const at::Tensor& attention_mask, int first, int last, const HookSet* hooks) const;
   // Final norm (ln_final.hook_normalized) and LM head.
+  // lm_head alone, no final norm (the logit lens' raw reading).
+  at::Tensor unembed_unnormalized(const at::Tensor& residual) const;
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const;
 
  private:

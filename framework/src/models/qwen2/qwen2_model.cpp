@@ -3,7 +3,9 @@
 #include <ATen/ATen.h>
 
 #include "mechlens/error.hpp"
+#include "models/layers/hook_points.hpp"
 #include "models/qwen2/qwen2_tokenizer.hpp"
+#include "models/token_strings.hpp"
 
 namespace mechlens::models::qwen2 {
 namespace {
@@ -31,10 +33,10 @@ std::unique_ptr<Qwen2Model> Qwen2Model::load(const LoadOptions& options) {
   return m;
 }
 
-std::vector<std::string> Qwen2Model::hook_names() const {
-  std::vector<std::string> names = {"hook_embed", "hook_inputs_embeds"};
-  for (auto& n : decoder_.hook_names()) names.push_back(std::move(n));
-  return names;
+std::vector<HookPoint> Qwen2Model::hook_points() const {
+  std::vector<HookPoint> points = {layers::residual_hook("hook_embed"), layers::residual_hook("hook_inputs_embeds")};
+  for (auto& p : decoder_.hook_points()) points.push_back(std::move(p));
+  return points;
 }
 
 EncodedInput Qwen2Model::encode(const InputSpec& input) const {
@@ -57,10 +59,7 @@ EncodedInput Qwen2Model::encode_raw(const std::string& text) const {
 }
 
 std::string Qwen2Model::token_string(std::int64_t id) const {
-  if (id < 0 || static_cast<std::size_t>(id) >= tokenizer_->vocab_size())
-    fail("qwen2", "token id " + std::to_string(id) + " outside the tokenizer's vocabulary of " +
-                      std::to_string(tokenizer_->vocab_size()));
-  return tokenizer_->token(id);
+  return token_string_of(*tokenizer_, id, geometry().vocab_size, "qwen2");
 }
 
 at::Tensor Qwen2Model::embed(const Batch& batch, const HookSet* hooks) const {
@@ -80,7 +79,8 @@ at::Tensor Qwen2Model::unembed(const at::Tensor& residual, const HookSet* hooks)
 
 namespace {
 std::unique_ptr<Model> load_adapter(const LoadOptions& options) { return Qwen2Model::load(options); }
-const bool registered = register_adapter("qwen2", &load_adapter);
+const bool registered = register_adapter("qwen2", &load_adapter,
+                                         "Qwen2 decoder (Qwen2ForCausalLM), byte-level BPE from tokenizer.json; text only");
 }  // namespace
 
 }  // namespace mechlens::models::qwen2

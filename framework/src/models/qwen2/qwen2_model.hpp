@@ -25,7 +25,7 @@ class Qwen2Model final : public Model {
   std::string family() const override { return "qwen2"; }
   Geometry geometry() const override { return decoder_.geometry(); }
   CheckpointIdentity identity() const override { return identity_; }
-  std::vector<std::string> hook_names() const override;
+  std::vector<HookPoint> hook_points() const override;
 
   // Text only (an image is an error); every token "text", special added tokens "special".
   EncodedInput encode(const InputSpec& input) const override;
@@ -36,6 +36,9 @@ class Qwen2Model final : public Model {
   at::Tensor run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
                         const HookSet* hooks) const override;
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
+  at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {
+    return decoder_.unembed_unnormalized(residual);
+  }
   at::TensorOptions options() const override { return options_; }
 
   const Qwen2Decoder& decoder() const { return decoder_; }

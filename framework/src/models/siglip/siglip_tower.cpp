@@ -7,6 +7,7 @@
 #include "mechlens/error.hpp"
 #include "models/layers/activations.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/hook_points.hpp"
 
 namespace mechlens::models::siglip {
 // modeling_siglip.py: SiglipVisionEmbeddings, SiglipEncoderLayer, SiglipAttention, SiglipMLP.
@@ -61,14 +62,12 @@ std::vector<std::string> siglip_unused_tensors(const std::string& prefix, int lo
   return globs;
 }
 
-std::vector<std::string> SiglipTower::hook_names() const {
-  static const char* const per_layer[] = {"hook_resid_pre", "attn.hook_q", "attn.hook_k", "attn.hook_v",
-                                          "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z",
-                                          "hook_attn_out", "hook_mlp_out", "hook_resid_post"};
-  std::vector<std::string> names = {"vision.hook_embed"};
+std::vector<HookPoint> SiglipTower::hook_points() const {
+  const layers::HookAxes axes = layers::vision_axes();
+  std::vector<HookPoint> points = {layers::residual_hook("vision.hook_embed", axes)};
   for (int l = 0; l < loaded_layers(); ++l)
-    for (const char* local : per_layer) names.push_back("vision.blocks." + std::to_string(l) + "." + local);
-  return names;
+    layers::append_block_hooks(points, "vision.blocks." + std::to_string(l) + ".", /*rotary=*/false, axes);
+  return points;
 }
 
 std::vector<at::Tensor> SiglipTower::hidden_states(const at::Tensor& pixels, const std::vector<int>& indices,

@@ -21,6 +21,7 @@
 
 #include "checkpoint/checkpoint.hpp"
 #include "mechlens/hooks.hpp"
+#include "mechlens/model.hpp"
 #include "models/layers/linear.hpp"
 #include "models/layers/norms.hpp"
 #include "models/siglip/siglip_config.hpp"
@@ -46,7 +47,7 @@ class SiglipTower {
 
   const SiglipConfig& config() const { return config_; }
   int loaded_layers() const { return static_cast<int>(layers_.size()); }
-  std::vector<std::string> hook_names() const;
+  std::vector<HookPoint> hook_points() const;
 
   // pixels [N, C, S, S] (any float dtype; cast to the weights' dtype as HF
   // does) → the hidden states at `indices` (HF hidden_states indexing:
