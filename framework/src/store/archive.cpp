@@ -16,6 +16,7 @@
 #include "store/archive_format.hpp"
 #include "store/hdf5_attributes.hpp"
 #include "store/hdf5_group.hpp"
+#include "store/resumable_run.hpp"
 
 namespace mechlens::store {
 
@@ -51,8 +52,14 @@ void sync_path(const std::string& path, bool directory) {
 
 class Hdf5RunWriter : public RunWriter {
  public:
-  Hdf5RunWriter(std::shared_ptr<OpenFile> file, std::string final_path, std::string run, bool resumed)
-      : file_(std::move(file)), final_path_(std::move(final_path)), run_(std::move(run)), resumed_(resumed) {}
+  // `complete`: the run was marked complete before an interruption; finish() only moves it into place.
+  Hdf5RunWriter(std::shared_ptr<OpenFile> file, std::string final_path, std::string run, bool resumed,
+                bool complete = false)
+      : file_(std::move(file)),
+        final_path_(std::move(final_path)),
+        run_(std::move(run)),
+        resumed_(resumed),
+        complete_(complete) {}
 
   // Not finished: close only. The `.partial` stays for --resume; the archive is untouched.
   ~Hdf5RunWriter() override { file_->file.reset(); }
@@ -70,8 +77,10 @@ class Hdf5RunWriter : public RunWriter {
 
   std::string finish() override {
     Hdf5Group run = run_group();
-    run.set_attr(kStatus, std::string(kStatusComplete));
-    run.set_attr(kFinishedAt, h5::utc_now_iso8601());
+    if (!complete_) {
+      run.set_attr(kStatus, std::string(kStatusComplete));
+      run.set_attr(kFinishedAt, h5::utc_now_iso8601());
+    }
     file_->flush();
     const h5::Where where{file_->path, ""};
     file_->id();  // throws if already finished
@@ -95,6 +104,7 @@ class Hdf5RunWriter : public RunWriter {
   std::string final_path_;
   std::string run_;
   bool resumed_;
+  bool complete_;
 };
 
 // Run names of /runs in the file, in name order (= number order, 4+ digits).
@@ -165,14 +175,9 @@ std::unique_ptr<RunWriter> resume_run(const std::string& archive_path, const std
     fail(partial, "nothing to resume: no unfinished run (the file does not exist); run without --resume");
   check_is_archive(partial);
   auto file = open_file(partial, false);
-  std::optional<std::string> unfinished;
-  for (const auto& run : run_names(*file)) {
-    h5::Id group = h5::group_handle(H5Gopen2(file->id(), (std::string(kRunsGroup) + "/" + run).c_str(), H5P_DEFAULT),
-                                    {partial, run}, "cannot open run");
-    if (h5::string_attr(group.get(), kStatus, {partial, run}) == kStatusRunning) unfinished = run;
-  }
+  const std::optional<ResumableRun> unfinished = resumable_run(file->id(), partial, archive_path);
   if (!unfinished) fail(partial, "nothing to resume: no run has status \"running\"");
-  Hdf5Group run(file, std::string(kRunsGroup) + "/" + *unfinished);
+  Hdf5Group run(file, std::string(kRunsGroup) + "/" + unfinished->name);
   h5::Id g = h5::group_handle(H5Gopen2(file->id(), run.path().c_str(), H5P_DEFAULT), {partial, run.path()},
                               "cannot open run");
   std::vector<std::string> resumed_at = h5::strings_attr(g.get(), kResumedAt, {partial, run.path()});
@@ -180,7 +185,7 @@ std::unique_ptr<RunWriter> resume_run(const std::string& archive_path, const std
   g.reset();
   run.set_attr(kResumedAt, resumed_at);
   file->flush();
-  return std::make_unique<Hdf5RunWriter>(file, archive_path, *unfinished, true);
+  return std::make_unique<Hdf5RunWriter>(file, archive_path, unfinished->name, true, unfinished->complete);
 }
 
 }  // namespace

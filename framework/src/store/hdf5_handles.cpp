@@ -35,7 +35,14 @@ void Id::reset() {
 
 void quiet() {
   static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  std::call_once(once, [] {
+    // No library shutdown at exit: every handle is closed by its owner, and
+    // HDF5's own shutdown closes again a file whose close failed (a full
+    // disk) and crashes there (H5F__close_cb), after our error was printed.
+    // Must come before any other HDF5 call to take effect.
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  });
 }
 
 namespace {
