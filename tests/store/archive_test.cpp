@@ -235,7 +235,8 @@ TEST_F(ArchiveTest, ProcessKilledMidRunLeavesArchiveIntactAndResumable) {
   EXPECT_EQ(a->read_f64("input_0"), std::vector<double>(1000, 3.0));
   EXPECT_FALSE(a->unit_done("input_1"));
   const std::vector<double> v = {7.0};
-  a->write("input_1", {ElementType::f64, {1}, v.data()}, {"i"});  // redo: overwrites whatever is there
+  // Redo: overwrites whatever is there (its own dim: `i` has length 1000 in input_0).
+  a->write("input_1", {ElementType::f64, {1}, v.data()}, {"j"});
   a->mark_unit_done("input_1");
   run->finish();
   RawFile f(archive());

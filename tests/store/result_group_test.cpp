@@ -109,7 +109,7 @@ TEST_F(ResultGroupTest, ReadF64ConvertsEveryNumericType) {
   EXPECT_EQ(g->read_f64("i64"), (std::vector<double>{-3.0, 9007199254740992.0}));
   EXPECT_EQ(g->read_f64("u8"), (std::vector<double>{7.0, 200.0}));
   EXPECT_EQ(g->read_f64("f32"), (std::vector<double>{0.5, -1.25}));
-  g->write_strings("s", {"a"}, "x");
+  g->write_strings("s", {"a"}, "one");  // `x` has length 2 here
   EXPECT_THROW(g->read_f64("s"), Error);
   try {
     g->read_f64("missing");
@@ -199,97 +199,7 @@ TEST_F(ResultGroupTest, WrongDimsAndNamesAreErrorsNamingTheDataset) {
   EXPECT_FALSE(g->has("m"));
 }
 
-// Dimension scales: the rule of schemas/results.md, both orders of writing.
-class ScaleTest : public ResultGroupTest {
- protected:
-  static bool attached(hid_t file, const std::string& dataset, const std::string& scale, unsigned axis) {
-    const hid_t ds = H5Dopen2(file, dataset.c_str(), H5P_DEFAULT);
-    const hid_t sc = H5Dopen2(file, scale.c_str(), H5P_DEFAULT);
-    const htri_t r = H5DSis_attached(ds, sc, axis);
-    H5Dclose(sc);
-    H5Dclose(ds);
-    EXPECT_GE(r, 0);
-    return r > 0;
-  }
-  static int scales_on(hid_t file, const std::string& dataset, unsigned axis) {
-    const hid_t ds = H5Dopen2(file, dataset.c_str(), H5P_DEFAULT);
-    const int n = H5DSget_num_scales(ds, axis);
-    H5Dclose(ds);
-    return n;
-  }
-  static bool is_scale(hid_t file, const std::string& dataset) {
-    const hid_t ds = H5Dopen2(file, dataset.c_str(), H5P_DEFAULT);
-    const htri_t r = H5DSis_scale(ds);
-    H5Dclose(ds);
-    return r > 0;
-  }
-};
-
-TEST_F(ScaleTest, CoordinateWrittenBeforeOrAfterIsAttachedByName) {
-  const std::vector<std::int64_t> layer = {0, 1, 2}, head = {0, 1, 2, 3};
-  const std::vector<double> m(2 * 3 * 4, 0.5);
-  const std::string path = write_archive([&](ResultGroup& g) {
-    g.write("layer", {ElementType::i64, {3}, layer.data()}, {"layer"});  // before
-    g.write("m", {ElementType::f64, {2, 3, 4}, m.data()}, {"input", "layer", "head"});
-    g.write("head", {ElementType::i64, {4}, head.data()}, {"head"});  // after
-  });
-  RawFile f(path);
-  const std::string g = kGroup;
-  EXPECT_TRUE(is_scale(f.id, g + "/layer"));
-  EXPECT_TRUE(is_scale(f.id, g + "/head"));
-  EXPECT_FALSE(is_scale(f.id, g + "/m"));
-  EXPECT_TRUE(attached(f.id, g + "/m", g + "/layer", 1));
-  EXPECT_TRUE(attached(f.id, g + "/m", g + "/head", 2));
-  EXPECT_FALSE(attached(f.id, g + "/m", g + "/layer", 2));
-  EXPECT_EQ(scales_on(f.id, g + "/m", 0), 0);  // no "input" coordinate: nothing attached
-}
-
-TEST_F(ScaleTest, NoScaleWithoutCoordinateOrOnLengthMismatch) {
-  const std::vector<std::int64_t> head3 = {0, 1, 2};
-  const std::vector<double> m(12, 0.0);
-  const std::vector<std::int64_t> notcoord = {0, 1, 2, 3};
-  const std::string path = write_archive([&](ResultGroup& g) {
-    g.write("head", {ElementType::i64, {3}, head3.data()}, {"head"});
-    g.write("m", {ElementType::f64, {3, 4}, m.data()}, {"layer", "head"});  // head has length 4 here
-    g.write("layer", {ElementType::i64, {4}, notcoord.data()}, {"x"});  // named like a dim, but dims != {name}
-  });
-  RawFile f(path);
-  const std::string g = kGroup;
-  EXPECT_TRUE(is_scale(f.id, g + "/head"));
-  EXPECT_FALSE(is_scale(f.id, g + "/layer"));
-  EXPECT_EQ(scales_on(f.id, g + "/m", 0), 0);
-  EXPECT_EQ(scales_on(f.id, g + "/m", 1), 0);
-}
-
-TEST_F(ScaleTest, OverwritingKeepsScalesConsistent) {
-  const std::vector<std::int64_t> layer = {0, 1, 2}, layer4 = {0, 1, 2, 3};
-  const std::vector<double> m(6, 1.0), m2(8, 2.0);
-  const std::string path = write_archive([&](ResultGroup& g) {
-    g.write("layer", {ElementType::i64, {3}, layer.data()}, {"layer"});
-    g.write("m", {ElementType::f64, {3, 2}, m.data()}, {"layer", "x"});
-    g.write("n", {ElementType::f64, {3, 2}, m.data()}, {"layer", "x"});
-    g.write("layer", {ElementType::i64, {3}, layer.data()}, {"layer"});  // coordinate rewritten
-    g.write("m", {ElementType::f64, {4, 2}, m2.data()}, {"layer", "x"});  // now mismatched: detached
-  });
-  RawFile f(path);
-  const std::string g = kGroup;
-  EXPECT_TRUE(attached(f.id, g + "/n", g + "/layer", 0));
-  EXPECT_EQ(scales_on(f.id, g + "/n", 0), 1);
-  EXPECT_EQ(scales_on(f.id, g + "/m", 0), 0);
-  const auto m_back = raw_read(f.id, g + "/m", H5T_NATIVE_DOUBLE);
-  EXPECT_EQ(m_back.shape, (std::vector<hsize_t>{4, 2}));
-  EXPECT_EQ(raw_values<double>(m_back), m2);
-  // The coordinate's back-references list exactly the live datasets (n), none deleted.
-  const hid_t sc = H5Dopen2(f.id, (g + "/layer").c_str(), H5P_DEFAULT);
-  const hid_t refs = H5Aopen(sc, "REFERENCE_LIST", H5P_DEFAULT);
-  ASSERT_GE(refs, 0);
-  const hid_t space = H5Aget_space(refs);
-  EXPECT_EQ(H5Sget_simple_extent_npoints(space), 1);
-  H5Sclose(space);
-  H5Aclose(refs);
-  H5Dclose(sc);
-  (void)layer4;
-}
+// Dimension scales: dimension_scales_test.cpp.
 
 TEST_F(ResultGroupTest, UnicodeStringsRoundTrip) {
   const std::vector<std::string> tokens = {"héllo", "世界", "🙂", "", "Ġthe", "ä\u0308", "\u00a0tab\tnl\n"};
@@ -440,7 +350,7 @@ TEST_F(ResultGroupTest, NoHdf5ObjectStaysOpenBetweenCalls) {
   g->write("layer", {ElementType::i64, {2}, layer.data()}, {"layer"});
   g->write("m", {ElementType::f64, {2, 2}, m.data()}, {"layer", "x"});
   g->write("m", {ElementType::f64, {2, 2}, m.data()}, {"layer", "x"});
-  g->write_strings("s", {"a"}, "x");
+  g->write_strings("s", {"a"}, "one");  // `x` has length 2 here
   g->set_attr("k", std::vector<std::string>{"v"});
   g->mark_unit_done("u");
   EXPECT_TRUE(g->unit_done("u"));

@@ -56,7 +56,7 @@ TEST_F(TensorStoreTest, NonContiguousTensorsAreWrittenInLogicalOrder) {
   ASSERT_FALSE(strided.is_contiguous());
   const std::string path = write([&](ResultGroup& g) {
     write_tensor(g, "t", transposed, {"col", "row"});
-    write_tensor(g, "s", strided, {"row", "col"});
+    write_tensor(g, "s", strided, {"row", "every_second_col"});  // one length per dim name
   });
   RawFile f(path);
   const auto t = raw_read(f.id, at_path("t"), H5T_NATIVE_INT64);
@@ -70,7 +70,7 @@ TEST_F(TensorStoreTest, NonContiguousTensorsAreWrittenInLogicalOrder) {
 
 TEST_F(TensorStoreTest, IntegerBoolAndDoubleTypes) {
   const std::string path = write([&](ResultGroup& g) {
-    write_tensor(g, "bool", at::tensor({1, 0, 1}, at::kLong).to(at::kBool), {"x"});
+    write_tensor(g, "bool", at::tensor({1, 0, 1}, at::kLong).to(at::kBool), {"b"});  // 3, not 2 like `x`
     write_tensor(g, "i16", at::tensor({-300, 300}, at::kShort), {"x"});
     write_tensor(g, "i32", at::tensor({-5, 7}, at::kInt), {"x"});
     write_tensor(g, "f64", at::tensor({0.1, -1e200}, at::kDouble), {"x"});

@@ -159,6 +159,7 @@ std::unique_ptr<RunWriter> start_run(const std::string& archive_path, const std:
     group.set_attr(kStatus, std::string(kStatusRunning));
     group.set_attr(kStartedAt, h5::utc_now_iso8601());
     group.set_attr(kMechlensVersion, std::string(kVersion));
+    group.set_attr(kDimsConvention, std::string(kDimsConventionNetcdf4));
     file->flush();
     return std::make_unique<Hdf5RunWriter>(file, archive_path, run, false);
   } catch (...) {

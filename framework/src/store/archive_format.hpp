@@ -23,6 +23,10 @@ inline constexpr const char* kStartedAt = "started_at";
 inline constexpr const char* kFinishedAt = "finished_at";
 inline constexpr const char* kResumedAt = "resumed_at";
 inline constexpr const char* kMechlensVersion = "mechlens_version";
+// Runs written since every dataset's dims are netCDF-4 dimension scales of its
+// own group (results.md §4.3), so xarray opens each group; older runs lack it.
+inline constexpr const char* kDimsConvention = "dims_convention";
+inline constexpr const char* kDimsConventionNetcdf4 = "netcdf-4";
 
 // "run_0007" -> 7; nullopt for anything else ("run_7", "run_x", "other").
 inline std::optional<int> run_number(const std::string& name) {

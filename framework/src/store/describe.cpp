@@ -9,6 +9,7 @@
 #include "store/hdf5_attributes.hpp"
 #include "store/hdf5_datasets.hpp"
 #include "store/hdf5_group.hpp"
+#include "store/hdf5_scales.hpp"
 
 namespace mechlens::store {
 
@@ -64,16 +65,36 @@ std::string attrs_line(hid_t obj, const h5::Where& where) {
   return line;
 }
 
-std::string dataset_line(const h5::DatasetInfo& info) {
+std::string dataset_line(const h5::DatasetInfo& info, bool dimension_only) {
   std::string line = "[";
   for (std::size_t i = 0; i < info.shape.size(); ++i) {
     if (i) line += ", ";
     if (i < info.dims.size() && info.dims.size() == info.shape.size()) line += info.dims[i] + "=";
     line += std::to_string(info.shape[i]);
   }
-  line += "] " + info.dtype;
+  line += "]";
+  if (dimension_only) return line + " (dimension, no values)";
+  line += " " + info.dtype;
   if (info.is_scale) line += " (coordinate)";
   return line;
+}
+
+std::string dataset_line(hid_t group, const h5::Where& where, const std::string& name) {
+  const h5::Where w = where.child(name);
+  h5::Id dataset = h5::dataset_handle(H5Dopen2(group, name.c_str(), H5P_DEFAULT), w, "cannot open dataset");
+  return dataset_line(h5::dataset_info(group, where, name), h5::is_dimension_only(dataset.get(), w));
+}
+
+// Runs written before dimensions followed netCDF-4 (no dims_convention):
+// h5py and mechlens read them as ever, xarray cannot open their groups.
+std::vector<std::string> runs_before_netcdf_dims(hid_t runs, const h5::Where& where) {
+  std::vector<std::string> out;
+  for (const auto& run : h5::child_names(runs, where)) {
+    if (h5::child_kind(runs, run, where) != h5::ObjectKind::group) continue;
+    h5::Id group = h5::group_handle(H5Gopen2(runs, run.c_str(), H5P_DEFAULT), where.child(run), "cannot open group");
+    if (!h5::has_attr(group.get(), kDimsConvention, where.child(run))) out.push_back(run);
+  }
+  return out;
 }
 
 void describe_group(std::ostringstream& out, hid_t group, const h5::Where& where, int depth);
@@ -97,7 +118,7 @@ void describe_group(std::ostringstream& out, hid_t group, const h5::Where& where
     const h5::ObjectKind kind = h5::child_kind(group, name, where);
     if (kind == h5::ObjectKind::dataset) {
       if (name == Hdf5Group::kUnitsDataset) continue;  // shown on the group's line
-      out << indent << name << " " << dataset_line(h5::dataset_info(group, where, name)) << "\n";
+      out << indent << name << " " << dataset_line(group, where, name) << "\n";
     } else if (kind == h5::ObjectKind::group && is_run && name == kAnalysesGroup) {
       // Flattened: "analyses/<name>/" lines, the analysis being what a reader looks for.
       const h5::Where here = where.child(name);
@@ -123,7 +144,7 @@ void describe_other(std::ostringstream& out, hid_t root, const h5::Where& where)
     if (h5::child_kind(root, name, where) == h5::ObjectKind::group)
       describe_subgroup(out, root, where, name, name + "/", 0);
     else if (h5::child_kind(root, name, where) == h5::ObjectKind::dataset)
-      out << name << " " << dataset_line(h5::dataset_info(root, where, name)) << "\n";
+      out << name << " " << dataset_line(root, where, name) << "\n";
   }
 }
 
@@ -157,7 +178,21 @@ std::string describe(const std::string& archive_path) {
       if (h5::child_kind(runs.get(), run, runs_where) == h5::ObjectKind::group)
         describe_subgroup(out, runs.get(), runs_where, run, run, 0);
   }
+  std::vector<std::string> old_runs;
+  if (h5::link_exists(top.get(), runs_name, root) && h5::child_kind(top.get(), runs_name, root) == h5::ObjectKind::group) {
+    const h5::Where runs_where{archive_path, kRunsGroup};
+    h5::Id runs = h5::group_handle(H5Gopen2(top.get(), runs_name.c_str(), H5P_DEFAULT), runs_where, "cannot open group");
+    old_runs = runs_before_netcdf_dims(runs.get(), runs_where);
+  }
   describe_other(out, top.get(), {archive_path, ""});
+  if (!old_runs.empty()) {
+    out << "note: ";
+    for (std::size_t i = 0; i < old_runs.size(); ++i) out << (i ? ", " : "") << old_runs[i];
+    out << (old_runs.size() == 1 ? " predates" : " predate")
+        << " the netCDF-4 dimension convention (no " << kDimsConvention
+        << " attribute): h5py and mechlens read it as before, but xarray cannot open its analysis groups "
+           "(schemas/results.md §4.3); run the recipe again for an xarray-ready run\n";
+  }
   if (std::filesystem::exists(archive_path + kPartialSuffix))
     out << "note: " << archive_path << kPartialSuffix
         << " holds an unfinished run (continue it with --resume, or delete it)\n";

@@ -80,6 +80,7 @@ void create_and_write(hid_t group, const Where& group_where, const std::string& 
                       hid_t mem_type, std::size_t element_bytes, const std::vector<hsize_t>& extents,
                       const void* data, const std::vector<std::string>& dims) {
   const Where w = group_where.child(name);
+  check_dimensions(group, group_where, name, dims, extents);  // before anything is replaced
   if (link_exists(group, name, group_where)) remove_dataset(group, group_where, name);
   Id space = make_space(extents, w);
   Id dcpl = creation_properties(file_type, extents, element_bytes, w);
@@ -170,6 +171,8 @@ void append_string(hid_t group, const Where& group_where, const std::string& nam
   const char* pointer = value.c_str();
   check_status(H5Dwrite(dataset.get(), type.get(), memory.get(), space.get(), H5P_DEFAULT, &pointer), w,
                "cannot append");
+  dataset.reset();
+  link_scales(group, group_where, name);  // its (growable) dimension grows with it
 }
 
 std::vector<double> read_f64(hid_t group, const Where& group_where, const std::string& name,
