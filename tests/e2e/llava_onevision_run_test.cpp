@@ -16,6 +16,7 @@
 #include "models/registry.hpp"
 #include "subprocess.hpp"
 #include "tiny_llava_onevision.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -42,7 +43,7 @@ double relative_change(const mechlens::Model& model, const mechlens::InputSpec& 
 }
 
 TEST(LlavaOnevisionRun, SensitivityRecipeWithAnImage) {
-  if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+  MECHLENS_REQUIRE_PYTHON("h5py");
   const fs::path dir = fs::temp_directory_path() / ("mechlens-e2e-llava-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);

@@ -12,6 +12,7 @@
 #include "models/registry.hpp"
 #include "subprocess.hpp"
 #include "tiny_bert.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -86,7 +87,7 @@ double relative_change(const mechlens::Model& model, const std::string& text, in
 }
 
 TEST_F(SensitivityRun, ArchiveHoldsTheMatrixAndItsProvenance) {
-  if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+  MECHLENS_REQUIRE_PYTHON("h5py");
   const fs::path archive = dir_ / "out.h5";
   const auto r = run_command(mechlens::testing::mechlens_binary() + " run " + shell_quote(recipe_.string()) +
                              " --out " + shell_quote(archive.string()));
@@ -117,7 +118,7 @@ TEST_F(SensitivityRun, ArchiveHoldsTheMatrixAndItsProvenance) {
 }
 
 TEST_F(SensitivityRun, SecondRunIsAppendedAndFirstKept) {
-  if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+  MECHLENS_REQUIRE_PYTHON("h5py");
   const fs::path archive = dir_ / "out.h5";
   const std::string run = mechlens::testing::mechlens_binary() + " run " + shell_quote(recipe_.string()) +
                           " --out " + shell_quote(archive.string());

@@ -8,6 +8,7 @@
 #include "mechlens/abi.hpp"
 #include "models/registry.hpp"
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace {
 
@@ -141,7 +142,7 @@ TEST(Cli, ValidateGoodAndBadRecipes) {
 }
 
 TEST(Cli, RunPrintsFindingsAndArchiveThenInspectListsIt) {
-  if (!have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+  MECHLENS_REQUIRE_PYTHON("h5py");
   ScratchDir dir;
   const std::string recipe = write_good_recipe(dir);
   const std::string out = dir / "cli.h5";

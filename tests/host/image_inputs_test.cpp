@@ -11,6 +11,7 @@
 #include "recipe/recipe.hpp"
 #include "subprocess.hpp"
 #include "tiny_llava_onevision.hpp"
+#include "python_requirement.hpp"
 
 namespace {
 
@@ -34,7 +35,7 @@ void make_png(const std::string& path, int width, int height) {
 std::string sha256sum(const std::string& path) { return run_command("sha256sum " + shell_quote(path)).output.substr(0, 64); }
 
 TEST(ImageInputs, ImageHashSizeAndPatchPositionsAreRecorded) {
-  if (!have_python_module("h5py") || !have_python_module("PIL")) GTEST_SKIP() << "h5py or PIL missing";
+  MECHLENS_REQUIRE_PYTHON("h5py", "PIL");
   ScratchDir dir;
   mechlens::tiny::TinyLlavaOptions options;
   mechlens::tiny::write_tiny_llava_onevision(dir / "llava", options);
@@ -114,7 +115,7 @@ label = "img"
 }
 
 TEST(ImageInputs, TokenizeWithAnImageShowsImageTokens) {
-  if (!have_python_module("PIL")) GTEST_SKIP() << "PIL missing";
+  MECHLENS_REQUIRE_PYTHON("PIL");
   ScratchDir dir;
   mechlens::tiny::TinyLlavaOptions options;
   mechlens::tiny::write_tiny_llava_onevision(dir / "llava", options);

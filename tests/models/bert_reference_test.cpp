@@ -9,16 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tiny_bert_support.hpp"
+#include "python_requirement.hpp"
 
 namespace mechlens {
 namespace {
 
 using testing::Scratch;
-
-bool python_with_torch() {
-  static const bool ok = std::system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") == 0;
-  return ok;
-}
 
 // Runs the reference on `batch` and returns {name → tensor}.
 std::map<std::string, at::Tensor> reference(const std::string& dir, const Batch& batch, const Scratch& scratch) {
@@ -56,7 +52,7 @@ const std::vector<std::string> kTexts = {
 class BertReference : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!python_with_torch()) GTEST_SKIP() << "/usr/bin/python3 with torch and numpy is not available";
+    MECHLENS_REQUIRE_PYTHON("torch", "numpy");
   }
   Scratch scratch;
 };

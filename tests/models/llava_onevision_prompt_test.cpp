@@ -9,6 +9,7 @@
 
 #include "models/registry.hpp"
 #include "tiny_llava_support.hpp"
+#include "python_requirement.hpp"
 
 namespace mechlens {
 namespace {
@@ -16,13 +17,8 @@ namespace {
 using models::llava_onevision::LlavaOnevisionModel;
 using testing::Scratch;
 
-bool python_with_jinja() {
-  static const bool ok = std::system("/usr/bin/python3 -c 'import jinja2' >/dev/null 2>&1") == 0;
-  return ok;
-}
-
 TEST(LlavaOnevisionPrompt, ChatTemplateMatchesTheCheckpointsTemplateText) {
-  if (!python_with_jinja()) GTEST_SKIP() << "/usr/bin/python3 with jinja2 (python3-jinja2) not available";
+  MECHLENS_REQUIRE_PYTHON("jinja2");
   Scratch scratch;
   tiny::write_tiny_llava_onevision(scratch.path("ckpt"), {});
   const std::vector<std::pair<std::string, bool>> cases = {

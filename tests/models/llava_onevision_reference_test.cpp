@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "tiny_llava_support.hpp"
+#include "python_requirement.hpp"
 
 namespace mechlens {
 namespace {
@@ -31,7 +32,7 @@ nlohmann::json request_for(const Batch& batch) {
 }
 
 void compare(const tiny::TinyLlavaOptions& options, const std::vector<std::pair<int, int>>& images, double tolerance) {
-  if (!testing::python_with_torch()) GTEST_SKIP() << "/usr/bin/python3 with torch and numpy not available";
+  MECHLENS_REQUIRE_PYTHON("torch", "numpy");
   Scratch scratch;
   tiny::write_tiny_llava_onevision(scratch.path("ckpt"), options);
   const auto model = testing::load_llava(scratch.path("ckpt"));

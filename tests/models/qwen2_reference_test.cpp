@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tiny_qwen2_support.hpp"
+#include "python_requirement.hpp"
 
 namespace mechlens {
 namespace {
@@ -27,7 +28,7 @@ Case make_case(int vocab, std::int64_t length, std::int64_t pad) {
 }
 
 void compare(const tiny::TinyQwen2Options& options, double tolerance) {
-  if (!testing::python_with_torch()) GTEST_SKIP() << "/usr/bin/python3 with torch and numpy not available";
+  MECHLENS_REQUIRE_PYTHON("torch", "numpy");
   Scratch scratch;
   tiny::write_tiny_qwen2(scratch.path("ckpt"), options);
   const auto loaded = testing::load_qwen2_decoder(scratch.path("ckpt"));

@@ -5,6 +5,7 @@
 #include "store/archive.hpp"
 #include "store_test_support.hpp"
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace mechlens::store {
 namespace {
@@ -16,8 +17,7 @@ using mechlens::testing::shell_quote;
 class H5pyReadback : public mechlens::testing::ScratchDir {};
 
 TEST_F(H5pyReadback, H5pyReadsDimsScalesValuesAndStrings) {
-  if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 is missing";
-  if (!have_python_module("h5py")) GTEST_SKIP() << "h5py is missing (apt install python3-h5py)";
+  MECHLENS_REQUIRE_PYTHON("h5py");
 
   const std::string path = file("archive.h5");
   {
