@@ -25,6 +25,7 @@ int adapters_command(const Args& args);
 int describe_command(const Args& args);
 int inspect_command(const Args& args);
 int tokenize_command(const Args& args);
+int new_plugin_command(const Args& args);
 int verify_command(const Args& args);
 
 // A subcommand's option list, starting with -h/--help.

@@ -1,4 +1,5 @@
 // mechlens: run interpretability recipes and look at what they need and made.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -24,6 +25,7 @@ const std::map<std::string, Command>& commands() {
       {"describe", {mechlens::cli::describe_command, "show a plugin's parameters"}},
       {"inspect", {mechlens::cli::inspect_command, "list the runs, analyses and datasets of an archive"}},
       {"tokenize", {mechlens::cli::tokenize_command, "show the token ids and strings a model sees for a prompt"}},
+      {"new-plugin", {mechlens::cli::new_plugin_command, "write a ready folder for a new analysis plugin"}},
       {"verify", {mechlens::cli::verify_command, "read a whole archive and report damage (exit 1 if any)"}},
   };
   return table;
@@ -31,8 +33,10 @@ const std::map<std::string, Command>& commands() {
 
 void print_usage(std::ostream& out) {
   out << "usage: mechlens <command> [options]\n\ncommands:\n";
+  std::size_t width = 0;
+  for (const auto& entry : commands()) width = std::max(width, entry.first.size());
   for (const auto& [name, command] : commands()) {
-    out << "  " << name << std::string(10 - name.size(), ' ') << command.summary << "\n";
+    out << "  " << name << std::string(width + 2 - name.size(), ' ') << command.summary << "\n";
   }
   out << "\n'mechlens <command> --help' shows a command's options; 'mechlens --version' the version.\n";
 }

@@ -13,8 +13,8 @@ int plugins_command(const Args& args) {
   if (p.help) {
     print_help("plugins",
                "Lists every analysis plugin found: name, version, summary and file.\n"
-               "Searched, in order: $MECHLENS_PLUGIN_PATH (colon-separated), the build's plugin\n"
-               "folder, ../lib/mechlens/plugins beside the executable.",
+               "Searched, in order: $MECHLENS_PLUGIN_PATH (colon-separated), then the shipped\n"
+               "plugins: the build's plugin folder, or lib/mechlens/plugins of the install prefix.",
                options);
     return 0;
   }

@@ -3,18 +3,14 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 
+#include "host/install_layout.hpp"
 #include "mechlens/abi.hpp"
 #include "mechlens/error.hpp"
-
-#ifndef MECHLENS_DEFAULT_PLUGIN_DIR
-#define MECHLENS_DEFAULT_PLUGIN_DIR ""
-#endif
 
 namespace fs = std::filesystem;
 
@@ -112,10 +108,10 @@ std::vector<std::string> PluginHost::search_path() {
       start = end + 1;
     }
   }
-  if (std::string(MECHLENS_DEFAULT_PLUGIN_DIR).size()) dirs.emplace_back(MECHLENS_DEFAULT_PLUGIN_DIR);
-  boost::dll::fs::error_code ec;
-  const auto exe = boost::dll::program_location(ec);
-  if (!ec) dirs.push_back((fs::path(exe.parent_path().string()) / ".." / "lib" / "mechlens" / "plugins").string());
+  // The shipped plugins: the build's folder, or the installed one beside
+  // libmechlens.so (never both: an installed copy must not pick up a build's).
+  const std::string shipped = install_layout().plugin_dir;
+  if (!shipped.empty()) dirs.push_back(shipped);
   return dirs;
 }
 

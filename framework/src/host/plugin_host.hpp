@@ -61,8 +61,10 @@ class PluginHost {
   // load are kept in problems(), so one stale plugin does not stop the rest.
   explicit PluginHost(std::vector<std::string> dirs = search_path());
 
-  // MECHLENS_PLUGIN_PATH (colon-separated, first so users can override), the
-  // build's plugin folder, then ../lib/mechlens/plugins beside the executable.
+  // MECHLENS_PLUGIN_PATH (colon-separated, first so users can override), then
+  // the shipped plugins: the build's plugin folder when running from the
+  // build tree, else <libdir>/mechlens/plugins beside the installed
+  // libmechlens.so (host/install_layout.hpp).
   static std::vector<std::string> search_path();
 
   const std::vector<std::shared_ptr<const LoadedPlugin>>& plugins() const { return plugins_; }
