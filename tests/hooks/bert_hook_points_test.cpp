@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "checkpoint/checkpoint.hpp"
+#include "hook_axes.hpp"
 #include "tiny_bert_support.hpp"
 
 namespace mechlens {
@@ -23,6 +24,14 @@ class BertHooks : public ::testing::Test {
   Scratch scratch;
   std::unique_ptr<models::bert::BertModel> model;
 };
+
+TEST_F(BertHooks, DeclaredAxesMatchEveryHookTensor) {
+  const auto p = testing::prompts(*model, {"the dog [MASK] .", "red"});
+  const std::int64_t T = p.batch.ids.size(1);
+  testing::expect_hook_axes_match(*model, p.batch,
+                                  {{"batch", 2}, {"pos", T}, {"q_pos", T}, {"k_pos", T}, {"d_model", 32},
+                                   {"head", 4}, {"kv_head", 4}, {"d_head", 8}});
+}
 
 TEST_F(BertHooks, ReadHooksSeeDocumentedShapes) {
   const auto p = testing::prompts(*model, {"the dog [MASK] .", "red"});

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "hook_axes.hpp"
 #include "tiny_llava_support.hpp"
 
 namespace mechlens {
@@ -40,6 +41,27 @@ TEST(LlavaOnevisionHooks, EveryNamedHookFiresWithItsShape) {
   EXPECT_EQ(shapes["vision.blocks.0.hook_resid_pre"], (std::vector<std::int64_t>{crops, P, Dv}));
   EXPECT_EQ(shapes["vision.hook_projected"], (std::vector<std::int64_t>{crops, P, g.d_model}));
   EXPECT_TRUE(std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.rfind("vision.blocks.", 0) == 0; }));
+}
+
+// The axes each hook point declares are those of its tensor: the language
+// model's over the batch and positions, the tower's over every crop's patches.
+TEST(LlavaOnevisionHooks, DeclaredAxesMatchEveryHookTensor) {
+  Scratch scratch;
+  tiny::write_tiny_llava_onevision(scratch.path("ckpt"), {});
+  const auto model = testing::load_llava(scratch.path("ckpt"));
+  const EncodedInput input = testing::image_input(*model, 480, 640, {10, 20}, {30, 40}, 5);
+  const Geometry g = model->geometry();
+  const auto& v = model->config().vision;
+  const std::int64_t T = input.ids.size(), crops = input.extras.at("pixel_values").size(0);
+  const std::int64_t select_default = model->config().select_strategy == "default" ? 1 : 0;
+  testing::expect_hook_axes_match(
+      *model, model->make_batch({&input}),
+      {{"batch", 1}, {"pos", T}, {"q_pos", T}, {"k_pos", T}, {"d_model", g.d_model}, {"head", g.n_heads},
+       {"kv_head", g.n_kv_heads}, {"d_head", g.d_head}, {"crop", crops}, {"patch", v.num_patches()},
+       {"q_patch", v.num_patches()}, {"k_patch", v.num_patches()}, {"d_vision", v.hidden_size},
+       {"vision_head", v.num_heads}, {"vision_d_head", v.hidden_size / v.num_heads},
+       {"feature_patch", v.num_patches() - select_default},
+       {"d_vision_features", v.hidden_size * static_cast<std::int64_t>(model->config().feature_layers.size())}});
 }
 
 TEST(LlavaOnevisionHooks, ImageFeaturesReachOnlyImagePositionsAndMatter) {

@@ -11,9 +11,10 @@ std::vector<HookPoint> LlavaOnevisionModel::hook_points() const {
   std::vector<HookPoint> points = {layers::residual_hook("hook_embed"), layers::residual_hook("hook_inputs_embeds")};
   for (auto& p : decoder_.hook_points()) points.push_back(std::move(p));
   for (auto& p : tower_.hook_points()) points.push_back(std::move(p));
-  // Every crop of every image, after the select strategy; then projected to the LM's width.
-  points.push_back({"vision.hook_features", {"crop", "patch", "d_vision_features"}});
-  points.push_back({"vision.hook_projected", {"crop", "patch", "d_model"}});
+  // Every crop of every image after the select strategy ("default" drops the
+  // first patch, so these are feature_patch, not patch), then projected to the LM's width.
+  points.push_back({"vision.hook_features", {"crop", "feature_patch", "d_vision_features"}});
+  points.push_back({"vision.hook_projected", {"crop", "feature_patch", "d_model"}});
   return points;
 }
 
