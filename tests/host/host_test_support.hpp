@@ -133,6 +133,7 @@ text = "the cat sat on the [MASK] ."
 [[inputs]]
 id = "second"
 text = "a dog runs"
+answer_position = -1
 
 [[analysis]]
 plugin = "good"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "host/layer_check.hpp"
 #include "mechlens/error.hpp"
 #include "models/registry.hpp"
 
@@ -43,6 +44,7 @@ std::vector<PreparedAnalysis> prepare_analyses(const recipe::Recipe& recipe, con
     p.plugin = std::move(plugin);
     prepared.push_back(std::move(p));
   }
+  check_layer_params(prepared, recipe.model.path);
   return prepared;
 }
 

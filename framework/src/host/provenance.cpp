@@ -12,6 +12,7 @@
 #endif
 
 #include "checkpoint/sha256.hpp"
+#include "host/inputs.hpp"
 #include "mechlens/abi.hpp"
 #include "vision/image.hpp"
 
@@ -115,6 +116,7 @@ std::string resolved_recipe_toml(const recipe::Recipe& recipe, const std::vector
   for (const InputSpec& input : recipe.inputs) {
     out += "\n[[inputs]]\nid = " + toml_string(input.id) + "\ntext = " + toml_string(input.text) + "\n";
     if (input.image) out += "image = " + toml_string(*input.image) + "\n";
+    if (input.answer_position) out += "answer_position = " + std::to_string(*input.answer_position) + "\n";
     out += "expected = " + toml_string(input.expected) + "\ntags = " + toml_value(input.tags) + "\n";
   }
   for (const PreparedAnalysis& a : analyses) {
@@ -169,9 +171,9 @@ void write_model_provenance(store::RunWriter& run, const recipe::ModelSection& s
   group->set_attr("device", section.device);
 }
 
-void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs) {
+void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs, const Model& model) {
   auto all = run.group("inputs");
-  std::vector<std::string> ids, texts, images, hashes, expected;
+  std::vector<std::string> ids, texts, images, hashes, expected, answer_sources;
   std::vector<std::int64_t> answers, lengths;
   for (const EncodedInput& input : inputs) {
     ids.push_back(input.spec.id);
@@ -180,6 +182,7 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
     hashes.push_back(input.spec.image ? checkpoint::sha256_file_hex(*input.spec.image) : "");
     expected.push_back(input.spec.expected);
     answers.push_back(input.answer_position);
+    answer_sources.push_back(answer_position_source(model, input));
     lengths.push_back(static_cast<std::int64_t>(input.ids.size()));
   }
   all->write_strings("input", ids, "input");  // the coordinate (results.md §4.3)
@@ -189,6 +192,7 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
   all->write_strings("expected", expected, "input");
   write_array(*all, "n_tokens", ElementType::i64, lengths, "input");
   write_array(*all, "answer_position", ElementType::i64, answers, "input");
+  all->write_strings("answer_position_source", answer_sources, "input");
 
   auto by_id = all->group("by_id");
   for (const EncodedInput& input : inputs) {
@@ -211,6 +215,7 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
     write_array(*group, "row", ElementType::i32, row, "pos");
     write_array(*group, "col", ElementType::i32, col, "pos");
     group->set_attr("answer_position", input.answer_position);
+    group->set_attr("answer_position_source", answer_position_source(model, input));
     group->set_attr("tags", input.spec.tags);
     if (input.spec.image) {
       // The size the model's processor starts from (EXIF orientation applied).
@@ -220,6 +225,7 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
     }
   }
 }
+
 
 void write_analysis_provenance(ResultGroup& group, const PreparedAnalysis& analysis) {
   const PluginInfo& info = analysis.plugin->info();

@@ -26,7 +26,7 @@ void write_run_provenance(store::RunWriter& run, const recipe::Recipe& recipe,
 // model/ (§6.1): adapter, checkpoint identity, geometry.
 void write_model_provenance(store::RunWriter& run, const recipe::ModelSection& section, const Model& model);
 // inputs/ (§6.2): per-input tables and inputs/by_id/<id>/ per-token tables.
-void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs);
+void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs, const Model& model);
 // The host's attributes of analyses/<name>/ (§6.3): plugin, its library,
 // the resolved parameters as TOML text and as `param.<key>` attributes.
 void write_analysis_provenance(ResultGroup& group, const PreparedAnalysis& analysis);

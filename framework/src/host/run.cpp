@@ -6,15 +6,21 @@
 #include <filesystem>
 #include <thread>
 
+#include "checkpoint/load_warnings.hpp"
 #include "host/blas_info.hpp"
 #include "host/console.hpp"
+#include "host/finite_check.hpp"
+#include "host/inputs.hpp"
 #include "host/plugin_host.hpp"
 #include "host/prepare.hpp"
 #include "host/provenance.hpp"
+#include "host/resume_check.hpp"
 #include "mechlens/error.hpp"
 #include "models/registry.hpp"
 #include "report/figure_folder.hpp"
 #include "store/archive.hpp"
+#include "store/archive_format.hpp"
+#include "store/resumable_run.hpp"
 #include "store/hdf5_handles.hpp"  // utc_now_iso8601: one clock format for runs and analyses
 
 namespace fs = std::filesystem;
@@ -48,22 +54,25 @@ void report_blas(Logger& log) {
   for (const std::string& w : blas.warnings()) log.warn(w);
 }
 
-std::vector<EncodedInput> encode_inputs(const Model& model, const std::vector<InputSpec>& specs) {
-  std::vector<EncodedInput> inputs;
-  inputs.reserve(specs.size());
-  for (const InputSpec& spec : specs) {
-    try {
-      inputs.push_back(model.encode(spec));
-    } catch (const std::exception& e) {
-      fail("input '" + spec.id + "'", e.what());
-    }
-  }
-  return inputs;
-}
-
 // A resumed run skips analyses that finished before the interruption. The
 // mark lives in provenance/ (the host's group), not among the plugin's own units.
 std::string analysis_unit(const std::string& name) { return "analysis." + name; }
+
+// After a failure with the run's `.partial` closed: kept for --resume when it
+// reads back with its unfinished run (an analysis threw), removed when it does
+// not (a write failed half way, e.g. the disk is full), so that it never
+// blocks the next attempt with a file --resume cannot use.
+std::string partial_fate(const std::string& archive) {
+  const std::string partial = archive + store::kPartialSuffix;
+  std::error_code ec;
+  if (!fs::exists(partial, ec)) return "";
+  if (store::resumable_run_reads_back(archive))
+    return " (what was written is kept in " + partial + ": fix the cause and continue with --resume, or delete it)";
+  fs::remove(partial, ec);
+  if (ec) return " (" + partial + " cannot be read back, nor removed: " + ec.message() + "; delete it by hand)";
+  return " (" + partial + " could not be read back after this failure and was removed; the archive '" + archive +
+         "' is untouched)";
+}
 
 }  // namespace
 
@@ -104,6 +113,7 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   std::unique_ptr<Model> model =
       models::load(recipe.model.adapter, {recipe.model.path, recipe.model.dtype, recipe.model.device});
   const double load_seconds = seconds_since(t);
+  for (const std::string& w : checkpoint::take_load_warnings()) log.warn(w);
   const Geometry g = model->geometry();
   log.info("model: " + recipe.model.adapter + " (" + std::to_string(g.n_layers) + " layers x " +
            std::to_string(g.n_heads) + " heads, d_model " + std::to_string(g.d_model) + ") from " +
@@ -112,69 +122,79 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   const std::vector<EncodedInput> inputs = encode_inputs(*model, recipe.inputs);
   const double encode_seconds = seconds_since(t);
   log.info("encoded " + std::to_string(inputs.size()) + " inputs in " + fixed(encode_seconds, 3) + " s");
+  t = Clock::now();
+  check_clean_forward(*model, inputs);
+  const double check_seconds = seconds_since(t);
+  log.info("clean forward of every input finite in " + fixed(check_seconds, 3) + " s");
 
   // 4. The archive: nothing touches it before this point.
+  if (options.resume)
+    check_resume_matches(env.archive, resolved_recipe_toml(recipe, analyses, env.archive), inputs, model->identity());
   std::unique_ptr<store::RunWriter> run = store::open_run(env.archive, options.resume);
-  log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + env.archive);
-  write_run_provenance(*run, recipe, analyses, env);
-  write_model_provenance(*run, recipe.model, *model);
-  write_inputs(*run, inputs);
-  std::unique_ptr<ResultGroup> provenance = run->group("provenance");
-  provenance->set_attr("time.load_model", load_seconds);
-  provenance->set_attr("time.encode", encode_seconds);
+  try {
+    log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + env.archive);
+    write_run_provenance(*run, recipe, analyses, env);
+    write_model_provenance(*run, recipe.model, *model);
+    write_inputs(*run, inputs, *model);
+    std::unique_ptr<ResultGroup> provenance = run->group("provenance");
+    provenance->set_attr("time.load_model", load_seconds);
+    provenance->set_attr("time.encode", encode_seconds);
+    provenance->set_attr("time.check_finite", check_seconds);
 
-  RunResult result;
-  result.run_name = run->run_name();
-  for (const PreparedAnalysis& analysis : analyses) {
-    const std::string& name = analysis.entry->name;
-    const std::string who = "analysis '" + name + "' (" + analysis.plugin->name() + ")";
-    std::unique_ptr<ResultGroup> group = run->analysis(name);
-    if (run->resumed() && provenance->unit_done(analysis_unit(name))) {
-      log.info(who + ": finished before the interruption, skipped");
-      continue;
-    }
-    write_analysis_provenance(*group, analysis);
-    group->set_attr("status", std::string("running"));
-    group->set_attr("started_at", store::h5::utc_now_iso8601());
-    report::FigureFolder figures(report::figure_directory(env.archive, run->run_name(), name));
-    std::vector<std::string> findings;
-    RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures};
+    RunResult result;
+    result.run_name = run->run_name();
+    for (const PreparedAnalysis& analysis : analyses) {
+      const std::string& name = analysis.entry->name;
+      const std::string who = "analysis '" + name + "' (" + analysis.plugin->name() + ")";
+      std::unique_ptr<ResultGroup> group = run->analysis(name);
+      if (run->resumed() && provenance->unit_done(analysis_unit(name))) {
+        log.info(who + ": finished before the interruption, skipped");
+        continue;
+      }
+      write_analysis_provenance(*group, analysis);
+      group->set_attr("status", std::string("running"));
+      group->set_attr("started_at", store::h5::utc_now_iso8601());
+      report::FigureFolder figures(report::figure_directory(env.archive, run->run_name(), name));
+      std::vector<std::string> findings;
+      RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures};
 
-    if (console) console->set_prefix(name);
-    if (options.logger) log.info("running " + who);
-    else stderr_logger.notice("running " + who);
-    const auto analysis_start = Clock::now();
-    const std::string kept = " (what was written is kept in " + env.archive +
-                             ".partial: fix the cause and continue with --resume, or delete it)";
-    try {
-      AnalysisPtr instance = analysis.plugin->create();
-      instance->run(ctx);
-    } catch (const std::exception& e) {
+      if (console) console->set_prefix(name);
+      if (options.logger) log.info("running " + who);
+      else stderr_logger.notice("running " + who);
+      const auto analysis_start = Clock::now();
+      try {
+        AnalysisPtr instance = analysis.plugin->create();
+        instance->run(ctx);
+      } catch (const std::exception& e) {
+        if (console) console->end_line();
+        fail(who, e.what());
+      } catch (...) {
+        if (console) console->end_line();
+        fail(who, "threw something that is not a std::exception");
+      }
       if (console) console->end_line();
-      // The run stays unfinished: `.partial` keeps what was written (for
-      // --resume), the archive itself is untouched.
-      fail(who, e.what() + kept);
-    } catch (...) {
-      if (console) console->end_line();
-      fail(who, "threw something that is not a std::exception" + kept);
+      const double seconds = seconds_since(analysis_start);
+      group->set_attr("status", std::string("complete"));
+      group->set_attr("finished_at", store::h5::utc_now_iso8601());
+      group->set_attr("seconds", seconds);
+      group->set_attr("findings", findings);
+      provenance->set_attr("time.analysis." + name, seconds);
+      provenance->mark_unit_done(analysis_unit(name));
+      log.info(who + ": " + fixed(seconds) + " s");
+      for (std::string& f : findings) result.findings.push_back({name, std::move(f)});
+      for (const std::string& png : figures.written()) result.figures.push_back(png);
     }
-    if (console) console->end_line();
-    const double seconds = seconds_since(analysis_start);
-    group->set_attr("status", std::string("complete"));
-    group->set_attr("finished_at", store::h5::utc_now_iso8601());
-    group->set_attr("seconds", seconds);
-    group->set_attr("findings", findings);
-    provenance->set_attr("time.analysis." + name, seconds);
-    provenance->mark_unit_done(analysis_unit(name));
-    log.info(who + ": " + fixed(seconds) + " s");
-    for (std::string& f : findings) result.findings.push_back({name, std::move(f)});
-    for (const std::string& png : figures.written()) result.figures.push_back(png);
+
+    provenance->set_attr("time.total", seconds_since(run_start));
+    provenance.reset();
+    result.archive = run->finish();
+    return result;
+  } catch (const std::exception& e) {
+    // The run stays unfinished; the archive itself is untouched. Close the
+    // `.partial` first, then say whether it can be resumed.
+    run.reset();
+    throw Error(e.what() + partial_fate(env.archive));
   }
-
-  provenance->set_attr("time.total", seconds_since(run_start));
-  provenance.reset();
-  result.archive = run->finish();
-  return result;
 }
 
 }  // namespace mechlens::host

@@ -1,5 +1,7 @@
 // Test plugin `good`: declares one parameter of each kind the tests need and
 // writes a dataset derived from them and from the inputs it was given.
+#include <cstdlib>
+#include <cstring>
 #include <numeric>
 
 #include "mechlens/plugin.hpp"
@@ -36,6 +38,14 @@ class Good : public Analysis {
     ctx.progress.update("values", steps, steps);
 
     if (ctx.params.get<bool>("fail")) throw Error("asked to fail after writing");
+    // The same failure without touching the recipe (a resume must see the
+    // recipe the run started with): MECHLENS_TEST_FAIL names the analysis.
+    const char* fail_env = std::getenv("MECHLENS_TEST_FAIL");
+    const std::string path = ctx.results.path();
+    if (fail_env && path.size() >= std::strlen(fail_env) &&
+        path.compare(path.size() - std::strlen(fail_env), std::string::npos, fail_env) == 0 &&
+        path[path.size() - std::strlen(fail_env) - 1] == '/')
+      throw Error("asked to fail after writing");
 
     double total = std::accumulate(values.begin(), values.end(), 0.0);
     if (ctx.params.get<std::string>("mode") == "mean") total /= static_cast<double>(values.size());
