@@ -163,6 +163,36 @@ TEST_F(AttentionVizRun, RotaryModelUsesTheRotatedVectors) {
   EXPECT_LT(max_of(json["max_pattern_change"]), 1e-9);
 }
 
+// The seed's recipes validate against the built plugin (every parameter
+// known), and the one-sentence recipe runs end to end with a tiny BERT
+// standing in for bert-base-uncased.
+TEST_F(AttentionVizRun, SeedRecipesValidateAndTheSeedSentenceRuns) {
+  const std::string seed = std::string(MECHLENS_SOURCE_DIR) + "/experiments/seed-001/";
+  for (const char* name : {"capybara.toml", "many_sentences.toml"}) {
+    const auto r = run_command("MECHLENS_MODELS=/nonexistent " + mechlens::testing::mechlens_binary() + " validate " +
+                               shell_quote(seed + name));
+    EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
+  }
+  mechlens::tiny::TinyBertOptions options;
+  options.layers = 1;
+  options.heads = 2;
+  mechlens::tiny::write_tiny_bert((dir_ / "bert-base-uncased").string(), options);
+  const fs::path archive = dir_ / "capybara.h5";
+  const auto r = run_command("MECHLENS_MODELS=" + shell_quote(dir_.string()) + " " +
+                             mechlens::testing::mechlens_binary() + " run " + shell_quote(seed + "capybara.toml") +
+                             " --out " + shell_quote(archive.string()) + " --set model.threads=1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* analysis : {"equal_norms", "max_correlation_full", "max_correlation_pca2"}) {
+    const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/attentionviz_reference.py";
+    const auto read = run_command("/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) +
+                                  " run_0001 " + analysis);
+    ASSERT_EQ(read.exit_code, 0) << read.output;
+    const auto json = nlohmann::json::parse(read.output);
+    EXPECT_EQ(json["layers"], nlohmann::json::array({0})) << analysis;
+    EXPECT_LT(max_of(json["max_pattern_change"]), 1e-9) << analysis;
+  }
+}
+
 TEST_F(AttentionVizRun, BadLayerIsNamed) {
   write_bert();
   const auto r = run_command(mechlens::testing::mechlens_binary() + " run " +

@@ -38,7 +38,7 @@ TEST(ExperimentRecipes, ToyRecipesValidateWithTheBuiltPlugins) {
 TEST(ExperimentRecipes, SeedRecipesNameKnownAdaptersAndLoad) {
   ::setenv("MECHLENS_MODELS", "/models", 1);
   const auto adapters = mechlens::models::adapter_names();
-  for (const char* seed : {"seed-003"}) {
+  for (const char* seed : {"seed-001", "seed-003"}) {
     const auto recipes = recipes_in(seed);
     ASSERT_FALSE(recipes.empty()) << seed;
     for (const auto& r : recipes) {
