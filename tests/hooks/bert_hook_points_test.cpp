@@ -48,7 +48,7 @@ TEST_F(BertHooks, ReadHooksSeeDocumentedShapes) {
     const auto ends = [&](const std::string& s) { return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0; };
     if (ends("hook_q") || ends("hook_k") || ends("hook_v") || ends("hook_z"))
       EXPECT_EQ(shape, (std::vector<std::int64_t>{B, T, H, dh})) << name;
-    else if (ends("hook_attn_scores") || ends("hook_pattern"))
+    else if (ends("hook_attn_scores") || ends("hook_attn_scores_unmasked") || ends("hook_attn_mask") || ends("hook_pattern"))
       EXPECT_EQ(shape, (std::vector<std::int64_t>{B, H, T, T})) << name;
     else
       EXPECT_EQ(shape, (std::vector<std::int64_t>{B, T, D})) << name;

@@ -82,3 +82,57 @@ TEST(Norms, RmsNormInFloat32ThenCastBack) {
 
 }  // namespace
 }  // namespace mechlens
+
+namespace mechlens {
+namespace {
+
+// hook_attn_mask: clearing an edge blocks it exactly (weight 0, the row
+// renormalised over the rest), a fully cleared row is all zeros as fully
+// masked rows are, other rows are untouched, and the causal mask still holds.
+TEST(AttentionMaskHook, ClearedEdgesCarryExactlyZeroWeight) {
+  at::manual_seed(1);
+  const auto q = at::randn({1, 4, 2, 3}, at::kFloat), k = at::randn({1, 4, 2, 3}, at::kFloat),
+             v = at::randn({1, 4, 2, 3}, at::kFloat);
+  const at::Tensor causal = layers::make_attention_mask({}, 4, 4, true, q.device());
+  HookSet clean_hooks;
+  clean_hooks.cache("attn.hook_pattern");
+  layers::attention(q, k, v, causal, HookScope(&clean_hooks, "attn."));
+  const at::Tensor clean = clean_hooks.cached().at("attn.hook_pattern");
+
+  HookSet hooks;
+  hooks.add_write("attn.hook_attn_mask", [](const std::string&, const at::Tensor& allowed) {
+    EXPECT_EQ(allowed.sizes(), (at::IntArrayRef{1, 2, 4, 4}));
+    at::Tensor out = allowed.clone();
+    out[0][0][3][1] = false;       // head 0: query 3 may not see key 1
+    out[0][1][0].fill_(false);     // head 1: query 0 sees nothing
+    return out;
+  });
+  hooks.cache("attn.hook_pattern");
+  layers::attention(q, k, v, causal, HookScope(&hooks, "attn."));
+  const at::Tensor p = hooks.cached().at("attn.hook_pattern");
+  EXPECT_EQ(p[0][0][3][1].item<float>(), 0.0f);
+  EXPECT_NEAR(p[0][0][3].sum().item<float>(), 1.0f, 1e-6);
+  const at::Tensor renormalised = clean[0][0][3] / (1 - clean[0][0][3][1]);
+  for (int key : {0, 2, 3}) EXPECT_NEAR(p[0][0][3][key].item<float>(), renormalised[key].item<float>(), 1e-6);
+  EXPECT_EQ(p[0][1][0].abs().sum().item<float>(), 0.0f);
+  EXPECT_TRUE(at::equal(p[0][0].narrow(0, 0, 3), clean[0][0].narrow(0, 0, 3)));
+  EXPECT_EQ(p[0][0][1][2].item<float>(), 0.0f);  // still causal
+}
+
+// hook_attn_scores_unmasked sees the whole raw row, future keys included.
+TEST(AttentionMaskHook, UnmaskedScoresIncludeFutureKeys) {
+  at::manual_seed(2);
+  const auto q = at::randn({1, 3, 1, 4}, at::kDouble), k = at::randn({1, 3, 1, 4}, at::kDouble),
+             v = at::randn({1, 3, 1, 4}, at::kDouble);
+  HookSet hooks;
+  hooks.cache("attn.hook_attn_scores_unmasked");
+  hooks.cache("attn.hook_attn_scores");
+  layers::attention(q, k, v, layers::make_attention_mask({}, 3, 3, true, q.device()), HookScope(&hooks, "attn."));
+  const at::Tensor raw = hooks.cached().at("attn.hook_attn_scores_unmasked");
+  const at::Tensor expected = at::matmul(q[0].select(1, 0), k[0].select(1, 0).t()) / 2.0;  // sqrt(4)
+  EXPECT_LT((raw[0][0] - expected).abs().max().item<double>(), 1e-12);
+  EXPECT_EQ(hooks.cached().at("attn.hook_attn_scores")[0][0][0][2].item<double>(), layers::lowest_value(at::kDouble));
+}
+
+}  // namespace
+}  // namespace mechlens

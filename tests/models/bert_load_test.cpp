@@ -139,7 +139,7 @@ TEST(BertLoad, GeometryAndIdentity) {
   EXPECT_FALSE(g.causal);
   EXPECT_EQ(model->family(), "bert");
   EXPECT_EQ(model->identity().format, "hf-bert");
-  EXPECT_EQ(model->hook_names().size(), 1u + 3u * 10u + 1u);
+  EXPECT_EQ(model->hook_names().size(), 1u + 3u * 12u + 1u);
 }
 
 TEST(BertLoad, RegistryDetectsAndLoadsBert) {

@@ -63,12 +63,28 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   const at::Tensor vh = repeat_kv(v.transpose(1, 2), n_heads / n_kv);
   // HF eager attention: matmul(q, k^T) * scaling, then the mask.
   at::Tensor scores = at::matmul(q.transpose(1, 2), kh.transpose(-1, -2)).mul_(scale);  // [B, H, Tq, Tk]
-  const bool boolean_mask = mask.defined() && mask.scalar_type() == at::kBool;
+  // Before any mask: the whole raw row, future keys included (AtMan shifts
+  // each row by this row's minimum before it scales a key's column).
+  scores = hooks("hook_attn_scores_unmasked", std::move(scores));
+  at::Tensor allowed = mask;
+  if (hooks.wants("hook_attn_mask")) {
+    // Who may attend to whom, as a full boolean [B, H, Tq, Tk] (true = may):
+    // a write hook that clears entries blocks those edges (attention
+    // knockout), and everything below treats them exactly as masked keys:
+    // zero weight, fully blocked rows all zero.
+    if (mask.defined() && mask.scalar_type() != at::kBool)
+      fail("attention", "hook_attn_mask needs a boolean mask, and this layer was given an additive one");
+    const auto B = scores.size(0), H = scores.size(1), Tq = scores.size(2), Tk = scores.size(3);
+    allowed = mask.defined() ? mask.expand({B, H, Tq, Tk})
+                             : at::ones({1, 1, Tq, Tk}, scores.options().dtype(at::kBool)).expand({B, H, Tq, Tk});
+    allowed = hooks("hook_attn_mask", allowed);
+  }
+  const bool boolean_mask = allowed.defined() && allowed.scalar_type() == at::kBool;
   if (boolean_mask) {
     // Blocked keys get the dtype's lowest value, as HF's (1 - mask) * finfo.min does.
-    scores = scores.masked_fill(mask.logical_not(), lowest_value(scores.scalar_type()));
-  } else if (mask.defined()) {
-    scores = scores + mask.to(scores.scalar_type());
+    scores = scores.masked_fill(allowed.logical_not(), lowest_value(scores.scalar_type()));
+  } else if (allowed.defined()) {
+    scores = scores + allowed.to(scores.scalar_type());
   }
   scores = hooks("hook_attn_scores", std::move(scores));
 
@@ -78,7 +94,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            ? at::softmax(scores, -1)
                            : at::softmax(scores, -1, at::kFloat).to(dtype);
   // Exactly zero on blocked keys; also turns fully blocked rows into zeros.
-  if (boolean_mask) pattern = pattern.masked_fill(mask.logical_not(), 0);
+  if (boolean_mask) pattern = pattern.masked_fill(allowed.logical_not(), 0);
   pattern = hooks("hook_pattern", std::move(pattern));
 
   at::Tensor z = at::matmul(pattern, vh).transpose(1, 2);  // [B, Tq, H, dh]

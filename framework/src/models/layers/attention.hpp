@@ -1,8 +1,13 @@
 #pragma once
 // Scaled dot-product attention written out (matmul + softmax), so that every
-// intermediate is a hook point: hook_q, hook_k, hook_v, hook_attn_scores,
-// hook_pattern, hook_z, named under the HookScope the caller passes
-// ("blocks.3.attn."). Shared by every adapter (BERT, Qwen2, Phi-4, SigLIP).
+// intermediate is a hook point: hook_q, hook_k, hook_v, then
+//   hook_attn_scores_unmasked  scaled q.k before any mask (AtMan edits here)
+//   hook_attn_mask             [B, H, Tq, Tk] bool, true = may attend; fired
+//                              only when listened to (attention knockout)
+//   hook_attn_scores           after the mask
+//   hook_pattern, hook_z
+// named under the HookScope the caller passes ("blocks.3.attn.").
+// Shared by every adapter (BERT, Qwen2, Phi-4, SigLIP).
 //
 // Every operation broadcasts over the batch dimension: a write hook may turn
 // a batch of 1 into a batch of B anywhere, and what follows runs at batch B

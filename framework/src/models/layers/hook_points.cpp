@@ -19,6 +19,8 @@ void append_block_hooks(std::vector<HookPoint>& out, const std::string& prefix, 
     out.push_back({prefix + "attn.hook_rot_q", {a.batch, a.pos, a.head, a.d_head}});
     out.push_back({prefix + "attn.hook_rot_k", {a.batch, a.pos, a.kv_head, a.d_head}});
   }
+  out.push_back({prefix + "attn.hook_attn_scores_unmasked", {a.batch, a.head, a.q_pos, a.k_pos}});
+  out.push_back({prefix + "attn.hook_attn_mask", {a.batch, a.head, a.q_pos, a.k_pos}});
   out.push_back({prefix + "attn.hook_attn_scores", {a.batch, a.head, a.q_pos, a.k_pos}});
   out.push_back({prefix + "attn.hook_pattern", {a.batch, a.head, a.q_pos, a.k_pos}});
   out.push_back({prefix + "attn.hook_z", {a.batch, a.pos, a.head, a.d_head}});

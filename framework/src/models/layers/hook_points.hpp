@@ -30,9 +30,9 @@ HookPoint residual_hook(const std::string& name, const HookAxes& axes = language
 
 // Every point of one transformer block under `prefix` ("blocks.3."):
 // hook_resid_pre, attn.hook_q/k/v (k, v over kv_head), attn.hook_rot_q/k
-// when `rotary`, attn.hook_attn_scores and attn.hook_pattern
-// [batch, head, q_pos, k_pos], attn.hook_z, hook_attn_out, hook_mlp_out,
-// hook_resid_post.
+// when `rotary`, attn.hook_attn_scores_unmasked, attn.hook_attn_mask (bool),
+// attn.hook_attn_scores and attn.hook_pattern [batch, head, q_pos, k_pos],
+// attn.hook_z, hook_attn_out, hook_mlp_out, hook_resid_post.
 void append_block_hooks(std::vector<HookPoint>& out, const std::string& prefix, bool rotary,
                         const HookAxes& axes = language_axes());
 
