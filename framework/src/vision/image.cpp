@@ -14,6 +14,8 @@
 #include <iterator>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "mechlens/error.hpp"
 #include "vision/exif_orientation.hpp"
@@ -33,13 +35,53 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   return bytes;
 }
 
+std::uint32_t be16(const std::uint8_t* p) { return (std::uint32_t(p[0]) << 8) | p[1]; }
+std::uint32_t be32(const std::uint8_t* p) { return (be16(p) << 16) | be16(p + 2); }
+
+// Width and height as a PNG's IHDR or a JPEG's SOF segment declares them;
+// nullopt for other formats or a header too short to say.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> declared_size(const std::uint8_t* data, std::size_t size) {
+  static const std::uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (size >= 24 && std::equal(png, png + 8, data) && std::equal(data + 12, data + 16, "IHDR"))
+    return std::make_pair(std::uint64_t(be32(data + 16)), std::uint64_t(be32(data + 20)));
+  if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return std::nullopt;
+  std::size_t i = 2;
+  while (i + 9 < size) {
+    if (data[i] != 0xFF) return std::nullopt;
+    const std::uint8_t marker = data[i + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (sof) return std::make_pair(std::uint64_t(be16(data + i + 7)), std::uint64_t(be16(data + i + 5)));
+    if (marker == 0xD9 || marker == 0xDA) return std::nullopt;  // end of image, start of scan
+    i += 2 + be16(data + i + 2);
+  }
+  return std::nullopt;
+}
+
+// A valid but huge image would otherwise fail inside stb as if corrupt (or
+// take gigabytes): refuse it by its size, as PIL does.
+void check_pixel_limit(std::uint64_t w, std::uint64_t h, const std::string& name) {
+  const std::uint64_t pixels = w * h;
+  if (pixels > kMaxImagePixels)
+    fail(name, std::to_string(w) + " x " + std::to_string(h) + " = " + std::to_string(pixels) +
+                   " pixels exceeds the pixel limit (" + std::to_string(kMaxImagePixels) +
+                   ", PIL's decompression-bomb limit): downscale the image first");
+}
+
 RgbImage decode_rgb(const std::uint8_t* data, std::size_t size, const std::string& name) {
   if (size == 0) fail(name, "not an image: the file is empty");
   if (size > std::size_t(std::numeric_limits<int>::max())) fail(name, "image file too large");
   const int len = int(size);
+  // stb refuses images over 2^30 bytes in its header scan with the same
+  // words as a corrupt file: read the size it declares first.
+  if (const auto declared = declared_size(data, size)) check_pixel_limit(declared->first, declared->second, name);
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(data, len, &w, &h, &channels))
     fail(name, std::string("not a decodable image (PNG, JPEG, BMP, GIF, TGA, PSD, PNM): ") + stbi_failure_reason());
+  check_pixel_limit(std::uint64_t(w), std::uint64_t(h), name);
 
   RgbImage out;
   if (channels == 1 && stbi_is_16_bit_from_memory(data, len)) {

@@ -20,6 +20,11 @@ struct RgbImage {
   std::uint8_t at(int y, int x, int c) const { return pixels[(std::size_t(y) * width + x) * 3 + c]; }
 };
 
+// Larger images are refused before decoding, naming their size and this
+// limit: PIL's Image.MAX_IMAGE_PIXELS x 2, where PIL raises
+// DecompressionBombError (a 20000 x 20000 image is 400 M pixels, 1.2 GB of RGB).
+inline constexpr std::uint64_t kMaxImagePixels = 178956970;
+
 // Decodes PNG, JPEG (and whatever else stb_image reads: BMP, GIF's first
 // frame, TGA, PSD, PNM) into RGB as transformers' image_utils.load_image
 // does for a path: PIL.ImageOps.exif_transpose (JPEG APP1 / PNG eXIf
