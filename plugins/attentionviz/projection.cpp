@@ -24,7 +24,7 @@ namespace {
 
 at::Tensor squared_distances(const at::Tensor& y) {
   const at::Tensor n = y.pow(2).sum(1);
-  return (n.unsqueeze(1) + n.unsqueeze(0) - 2 * at::matmul(y, y.t())).clamp_min(0);
+  return at::matmul(y, y.t()).mul_(-2.0).add_(n.unsqueeze(1)).add_(n.unsqueeze(0)).clamp_min_(0);
 }
 
 // Conditional affinities p(j|i), each row's Gaussian width found by bisection
@@ -71,14 +71,15 @@ at::Tensor tsne(const at::Tensor& x, const TsneOptions& o) {
 
   const int exaggerated = std::min(250, o.iterations / 4);
   const double rate = std::max(static_cast<double>(n) / 12.0 / 4.0, 50.0);
-  const at::Tensor off_diagonal = at::eye(n, opts.dtype(at::kBool)).logical_not();
+  const at::Tensor diagonal = at::eye(n, opts.dtype(at::kBool));
+  const at::Tensor exaggerated_p = p * 12.0;
   for (int it = 0; it < o.iterations; ++it) {
-    const double exaggeration = it < exaggerated ? 12.0 : 1.0;
     const double momentum = it < exaggerated ? 0.5 : 0.8;
-    const at::Tensor num = (1.0 / (1.0 + squared_distances(y))) * off_diagonal;
-    const at::Tensor q = (num / num.sum()).clamp_min(1e-12);
-    const at::Tensor pq = (exaggeration * p - q) * num;
-    const at::Tensor grad = 4.0 * (pq.sum(1, true) * y - at::matmul(pq, y));
+    // In place where possible: n x n temporaries dominate the time (allocation).
+    at::Tensor num = squared_distances(y).add_(1.0).reciprocal_().masked_fill_(diagonal, 0.0);
+    at::Tensor pq = (num / num.sum()).clamp_min_(1e-12);                      // q
+    pq = at::sub(it < exaggerated ? exaggerated_p : p, pq).mul_(num);          // (p - q) num
+    const at::Tensor grad = (pq.sum(1, true) * y - at::matmul(pq, y)).mul_(4.0);
     const at::Tensor same_sign = (grad > 0) == (update > 0);
     gains = at::where(same_sign, gains * 0.8, gains + 0.2).clamp_min(0.01);
     update = momentum * update - rate * gains * grad;
