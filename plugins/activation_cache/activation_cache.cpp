@@ -7,6 +7,7 @@
 // tower's hooks keep every crop and every patch.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -78,8 +79,18 @@ class ActivationCache : public Analysis {
     const auto& layers = ctx.params.get<std::vector<std::int64_t>>("layers");
     std::set<std::string> wanted_layers;
     for (auto l : layers) wanted_layers.insert("blocks." + std::to_string(l) + ".");
+    const std::vector<std::string> names = ctx.model.hook_names();
+    // A pattern that matches no hook point is a typo: name it (and the
+    // closest hook point), rather than silently caching less.
+    for (const auto& p : patterns) {
+      bool any = false;
+      for (const auto& name : names) any = any || hook_name_matches(p, name);
+      if (!any)
+        fail("activation_cache", "hooks: '" + p + "' matches no hook point of this model (did you mean '" +
+                                     closest(p, names) + "'? `mechlens describe` lists the hook points)");
+    }
     std::vector<std::string> out;
-    for (const auto& name : ctx.model.hook_names()) {
+    for (const auto& name : names) {
       bool match = false;
       for (const auto& p : patterns) match = match || hook_name_matches(p, name);
       if (!match) continue;
@@ -91,6 +102,27 @@ class ActivationCache : public Analysis {
       out.push_back(name);
     }
     return out;
+  }
+
+  // The name with the fewest single-character edits from `wanted`.
+  static std::string closest(const std::string& wanted, const std::vector<std::string>& names) {
+    std::string best;
+    std::size_t best_cost = std::string::npos;
+    for (const auto& name : names) {
+      std::vector<std::size_t> row(name.size() + 1);
+      for (std::size_t j = 0; j <= name.size(); ++j) row[j] = j;
+      for (std::size_t i = 1; i <= wanted.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= name.size(); ++j) {
+          const std::size_t up = row[j];
+          row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (wanted[i - 1] == name[j - 1] ? 0 : 1)});
+          diagonal = up;
+        }
+      }
+      if (row.back() < best_cost) best_cost = row.back(), best = name;
+    }
+    return best;
   }
 
   static at::Tensor chosen_positions(const RunContext& ctx, const EncodedInput& input) {
