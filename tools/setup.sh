@@ -14,6 +14,7 @@ packages=(
   libstb-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev
   libcairo2-dev fonts-dejavu-core
   python3-torch python3-numpy python3-pil python3-h5py python3-jinja2
+  python3-xarray python3-h5netcdf python3-netcdf4
 )
 
 missing=()

@@ -52,8 +52,13 @@ class ActivationCache : public Analysis {
       const at::Tensor logits = ctx.model.forward(single, &hooks, positions);
 
       auto group = ctx.results.group(unit);
+      // Token positions label the position axes (coordinates, results.md
+      // §4.3): the rows kept are `positions`; a pattern's keys are every token.
+      write_tensor(*group, "pos", positions, {"pos"});
       write_tensor(*group, "positions", positions, {"pos"});
       if (ctx.params.get<bool>("logits")) write_tensor(*group, "logits", logits[0], {"pos", "vocab"});
+      std::int64_t keys = -1;
+      bool queries = false;
       for (const auto& [name, value] : hooks.cached()) {
         const std::vector<std::string>& dims = axes.at(name);
         if (dims.empty() || dims[0] != "batch") {
@@ -67,8 +72,14 @@ class ActivationCache : public Analysis {
             t = t.index_select(static_cast<std::int64_t>(a), positions.to(t.device()));
             break;
           }
+        for (std::size_t a = 0; a < kept.size(); ++a) {
+          queries = queries || kept[a] == "q_pos";
+          if (kept[a] == "k_pos") keys = t.size(static_cast<std::int64_t>(a));
+        }
         write_tensor(*group, name, t, kept);
       }
+      if (queries) write_tensor(*group, "q_pos", positions, {"q_pos"});
+      if (keys >= 0) write_tensor(*group, "k_pos", at::arange(keys, at::kLong), {"k_pos"});
       ctx.results.mark_unit_done(unit);
     }
   }

@@ -137,6 +137,13 @@ TEST_F(ScaleTest, DimWithoutCoordinateGetsADimensionOnlyScaleOfNoStorage) {
   EXPECT_TRUE(attached(f.id, "logits", "vocab", 1));
   EXPECT_TRUE(attached(f.id, "tokens", "pos", 0));
   EXPECT_EQ(references(f.id, "pos"), 2);
+  H5Fclose(f.id);  // describe opens the file its own way
+  f.id = -1;
+  // inspect: the datasets' lines name the dims; the dimension-only scales are not listed.
+  const std::string text = describe(path);
+  EXPECT_NE(text.find("\n    logits [pos=3, vocab=1000] float32\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("    pos ["), std::string::npos) << text;
+  EXPECT_EQ(text.find("    vocab ["), std::string::npos) << text;
 }
 
 TEST_F(ScaleTest, TwoLengthsOfOneDimensionAreAnErrorNamingBothDatasets) {

@@ -227,6 +227,13 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
 }
 
 
+void write_input_coordinate(ResultGroup& group, const std::vector<EncodedInput>& inputs) {
+  if (group.has("input")) return;  // a resumed analysis: written at the start, maybe in use already
+  std::vector<std::string> ids;
+  for (const EncodedInput& input : inputs) ids.push_back(input.spec.id);
+  group.write_strings("input", ids, "input");
+}
+
 void write_analysis_provenance(ResultGroup& group, const PreparedAnalysis& analysis) {
   const PluginInfo& info = analysis.plugin->info();
   group.set_attr("plugin", info.name);

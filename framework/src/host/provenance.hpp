@@ -30,6 +30,10 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
 // The host's attributes of analyses/<name>/ (§6.3): plugin, its library,
 // the resolved parameters as TOML text and as `param.<key>` attributes.
 void write_analysis_provenance(ResultGroup& group, const PreparedAnalysis& analysis);
+// The coordinate `input` (the input ids, in order) in an analysis group, so
+// that its `input` dim has the ids as labels for netCDF readers, which see a
+// group and its ancestors only, not inputs/ (results.md §4.3, §6.3).
+void write_input_coordinate(ResultGroup& group, const std::vector<EncodedInput>& inputs);
 
 // The resolved parameters as TOML lines ("name = value"), sorted by name.
 std::string params_toml(const ParamValues& params);

@@ -152,6 +152,7 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
         continue;
       }
       write_analysis_provenance(*group, analysis);
+      write_input_coordinate(*group, inputs);
       group->set_attr("status", std::string("running"));
       group->set_attr("started_at", store::h5::utc_now_iso8601());
       report::FigureFolder figures(report::figure_directory(env.archive, run->run_name(), name));

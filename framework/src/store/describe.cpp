@@ -79,10 +79,14 @@ std::string dataset_line(const h5::DatasetInfo& info, bool dimension_only) {
   return line;
 }
 
-std::string dataset_line(hid_t group, const h5::Where& where, const std::string& name) {
+bool dimension_only(hid_t group, const h5::Where& where, const std::string& name) {
   const h5::Where w = where.child(name);
   h5::Id dataset = h5::dataset_handle(H5Dopen2(group, name.c_str(), H5P_DEFAULT), w, "cannot open dataset");
-  return dataset_line(h5::dataset_info(group, where, name), h5::is_dimension_only(dataset.get(), w));
+  return h5::is_dimension_only(dataset.get(), w);
+}
+
+std::string dataset_line(hid_t group, const h5::Where& where, const std::string& name) {
+  return dataset_line(h5::dataset_info(group, where, name), dimension_only(group, where, name));
 }
 
 // Runs written before dimensions followed netCDF-4 (no dims_convention):
@@ -118,6 +122,8 @@ void describe_group(std::ostringstream& out, hid_t group, const h5::Where& where
     const h5::ObjectKind kind = h5::child_kind(group, name, where);
     if (kind == h5::ObjectKind::dataset) {
       if (name == Hdf5Group::kUnitsDataset) continue;  // shown on the group's line
+      // A dim without coordinate (results.md §4.3): the lines of the datasets using it name it.
+      if (dimension_only(group, where, name)) continue;
       out << indent << name << " " << dataset_line(group, where, name) << "\n";
     } else if (kind == h5::ObjectKind::group && is_run && name == kAnalysesGroup) {
       // Flattened: "analyses/<name>/" lines, the analysis being what a reader looks for.
