@@ -6,6 +6,10 @@
 // often the nearest key is the most-attended one), PCA 2-D/3-D and t-SNE
 // coordinates of the joint point set before and after, and the top attention
 // edges. One resume unit per layer.
+//
+// No UMAP: Debian packages it for R (r-cran-uwot) and Python (umap-learn)
+// only; the C++ implementations (uwot's core, libscran's umappp) are not
+// packaged, and t-SNE covers the paper's non-linear view.
 #include <ATen/ATen.h>
 
 #include <algorithm>
