@@ -46,6 +46,7 @@ class FaultInjection : public ::testing::Test {
 
   ScratchDir dir_;
   std::string recipe_, out_;
+  int runs_ = 1;
 };
 
 TEST_F(FaultInjection, KilledRunsResumeToTheUninterruptedResult) {
@@ -104,6 +105,41 @@ TEST_F(FaultInjection, FullDiskGivesOneLineAndAUsablePartial) {
     }
     fs::remove(out_);
     fs::remove(out_ + ".partial");
+  }
+}
+
+TEST_F(FaultInjection, ConcurrentWritersNeverLoseARun) {
+  auto r = run(false);  // an archive to append to
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // Three runs started together on the same archive; each writes its exit code.
+    std::string script;
+    for (int k = 0; k < 3; ++k)
+      script += "(" + mechlens("run " + shell_quote(recipe_) + " --out " + shell_quote(out_)) + " > " +
+                shell_quote(dir_ / ("log" + std::to_string(k))) + " 2>&1; echo $? > " +
+                shell_quote(dir_ / ("rc" + std::to_string(k))) + ") & ";
+    run_command(script + "wait");
+    int succeeded = 0;
+    for (int k = 0; k < 3; ++k) {
+      const std::string rc = read_file(dir_ / ("rc" + std::to_string(k)));
+      const std::string log = read_file(dir_ / ("log" + std::to_string(k)));
+      if (rc == "0\n") {
+        ++succeeded;
+        continue;
+      }
+      EXPECT_EQ(rc, "1\n") << log;
+      EXPECT_NE(log.find("mechlens: error: "), std::string::npos) << log;
+    }
+    EXPECT_GE(succeeded, 1);
+    EXPECT_FALSE(fs::exists(out_ + ".partial"));
+    // Every run that said it succeeded is in the archive, complete.
+    runs_ += succeeded;
+    r = run_command("/usr/bin/python3 -c " +
+                    shell_quote("import h5py,sys; f=h5py.File(sys.argv[1]); r=f['runs']; "
+                                "print(len(r), all(r[k].attrs['status']=='complete' for k in r))") +
+                    " " + shell_quote(out_));
+    EXPECT_EQ(r.output, std::to_string(runs_) + " True\n");
   }
 }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 #include "mechlens/abi.hpp"
 #include "mechlens/error.hpp"
@@ -127,20 +128,58 @@ void check_is_archive(const std::string& path) {
   if (is_hdf5 <= 0) fail(path, "not an HDF5 file; refusing to add a run to it");
 }
 
+[[noreturn]] void busy(const std::string& partial) {
+  fail(partial, "exists: another run is writing to this archive right now (or was interrupted: then pass --resume "
+                "to continue it); this run stopped without touching either file");
+}
+
+// Copies the archive into a `.partial` that this call creates (O_EXCL): a
+// second run starting on the same archive at the same moment stops, instead
+// of truncating the first run's file (and deleting it when the copy fails).
+void copy_exclusive(const std::string& from, const std::string& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) fail(from, std::string("cannot open to copy: ") + std::strerror(errno));
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0) {
+    const int saved = errno;
+    ::close(in);
+    if (saved == EEXIST) busy(to);
+    fail(to, std::string("cannot create: ") + std::strerror(saved));
+  }
+  std::vector<char> buffer(1 << 20);
+  int error = 0;
+  while (!error) {
+    const ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = n < 0 ? errno : 0;
+      break;
+    }
+    for (ssize_t done = 0; done < n && !error;) {
+      const ssize_t w = ::write(out, buffer.data() + done, static_cast<std::size_t>(n - done));
+      if (w < 0 && errno != EINTR) error = errno;
+      if (w > 0) done += w;
+    }
+  }
+  ::close(in);
+  if (::close(out) != 0 && !error) error = errno;
+  if (error) {
+    ::unlink(to.c_str());  // ours: a half copy (disk full) must not block the next attempt
+    fail(to, "cannot copy '" + from + "' here: " + std::strerror(error));
+  }
+}
+
 std::unique_ptr<RunWriter> start_run(const std::string& archive_path, const std::string& partial) {
   const bool append = fs::exists(archive_path);
   if (append) {
     check_is_archive(archive_path);
-    std::error_code error;
-    fs::copy_file(archive_path, partial, error);
-    if (error) {
-      std::error_code ignored;
-      fs::remove(partial, ignored);  // a half copy (disk full) must not block the next attempt
-      fail(partial, "cannot copy '" + archive_path + "' here: " + error.message());
-    }
+    copy_exclusive(archive_path, partial);
   }
+  bool created = append;  // the `.partial` is this run's to remove on failure
   try {
+    if (!append && fs::exists(partial)) busy(partial);
     auto file = open_file(partial, !append);
+    created = true;
     Hdf5Group root(file, "/");
     if (append) {
       const std::string format = h5::string_attr(file->id(), kFormatAttr, {partial, "/"});
@@ -164,9 +203,10 @@ std::unique_ptr<RunWriter> start_run(const std::string& archive_path, const std:
     return std::make_unique<Hdf5RunWriter>(file, archive_path, run, false);
   } catch (...) {
     // Nothing of the new run is worth keeping; a stale `.partial` would only
-    // block the next attempt. (The archive itself was never touched.)
+    // block the next attempt. (The archive itself was never touched.) One
+    // this run did not create belongs to another run: leave it.
     std::error_code ignored;
-    fs::remove(partial, ignored);
+    if (created) fs::remove(partial, ignored);
     throw;
   }
 }
