@@ -73,9 +73,10 @@ TEST_F(InstalledSdk, BuildsAndRunsAPluginOutsideTheTree) {
   EXPECT_NE(read_text(folder / "head_focus.toml").find((prefix / "share/mechlens/toy/models/induction").string()),
             std::string::npos);
 
-  // Built as the README says, with find_package(mechlens) from the prefix.
+  // Built as the README says, with find_package(mechlens) from the prefix (Makefiles: flags.make is read below).
   const fs::path build = dir_ / "work" / "build";
-  r = run_command(cmake + " -S " + shell_quote(folder.string()) + " -B " + shell_quote(build.string()) +
+  r = run_command(cmake + " -G 'Unix Makefiles' -S " + shell_quote(folder.string()) + " -B " +
+                  shell_quote(build.string()) +
                   " -DCMAKE_PREFIX_PATH=" + shell_quote(prefix.string()) +
                   " -DCMAKE_CXX_COMPILER=" + shell_quote(MECHLENS_CXX_COMPILER));
   ASSERT_EQ(r.exit_code, 0) << r.output;
