@@ -292,10 +292,13 @@ TEST(RecipeLoad, PromptsFileGivesOneInputPerLine) {
   EXPECT_EQ(r.inputs[4].id, "sentences/6");
   EXPECT_EQ(r.inputs[4].expected, "x");
   EXPECT_EQ(r.inputs[4].tags, std::vector<std::string>{"s"});
-  const std::string limited = "\n[[inputs]]\nid = \"s\"\nprompts_file = \"data/sentences.txt\"\nlimit = 2\n";
+  EXPECT_FALSE(r.inputs[4].answer_position.has_value());
+  const std::string limited =
+      "\n[[inputs]]\nid = \"s\"\nprompts_file = \"data/sentences.txt\"\nlimit = 2\nanswer_position = -1\n";
   const Recipe r2 = load(dir.write("l.toml", recipe_text("", limited)));
   ASSERT_EQ(r2.inputs.size(), 3u);
   EXPECT_EQ(r2.inputs[2].id, "s/4");
+  EXPECT_EQ(r2.inputs[2].answer_position, -1);  // for every prompt (BERT prompts without a [MASK])
 }
 
 TEST(RecipeLoad, PromptsFileErrorsNameFileAndLine) {

@@ -82,6 +82,7 @@ prompts_file = "sentences.txt"
 limit = 1
 expected = "y"
 tags = ["s"]
+answer_position = -1
 
 [[analysis]]
 plugin = "sensitivity_matrix"
