@@ -7,6 +7,7 @@
 
 #include "hook_axes.hpp"
 #include "tiny_llava_support.hpp"
+#include "bf16_tolerance.hpp"
 
 namespace mechlens {
 namespace {
@@ -105,7 +106,9 @@ TEST(LlavaOnevisionHooks, Bfloat16TracksFloat32AndTiedHeadIsNotCopied) {
   const at::Tensor b = bf16->forward(bf16->make_batch({&input}), nullptr);
   EXPECT_EQ(b.scalar_type(), at::kBFloat16);
   EXPECT_TRUE(at::isfinite(b.to(at::kFloat)).all().item<bool>());
-  EXPECT_LT(testing::max_abs_diff(a, b), 0.1 * a.abs().max().item<double>());
+  // Bound and top-1 agreement derived in bf16_tolerance.hpp: the deepest path
+  // runs through the 3 tower layers, the projector and the 2 decoder layers.
+  EXPECT_GT(testing::expect_bf16_tracks_f32(a, b, o.vision_layers + o.text.layers), 0);
   // The tied head is the embedding matrix itself, not a second copy.
   const auto& w = bf16->decoder().weights();
   EXPECT_TRUE(w.tied);

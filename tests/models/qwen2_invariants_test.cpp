@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "tiny_qwen2_support.hpp"
+#include "bf16_tolerance.hpp"
 
 namespace mechlens {
 namespace {
@@ -82,7 +83,10 @@ TEST(Qwen2Invariants, Bfloat16ForwardTracksFloat32) {
   const at::Tensor mask = at::ones({1, 10}, at::kBool);
   const at::Tensor a = logits_of(f32.decoder, ids, mask), b = logits_of(bf16.decoder, ids, mask);
   EXPECT_EQ(b.scalar_type(), at::kBFloat16);
-  EXPECT_LT(testing::max_abs_diff(a, b), 0.1 * a.abs().max().item<double>());
+  // Bound and top-1 agreement derived in bf16_tolerance.hpp (2 layers; the
+  // weights are rounded to bf16 on load too, one more rounding per matmul,
+  // within the per-layer count's margin).
+  EXPECT_GT(testing::expect_bf16_tracks_f32(a, b, 2), 0);
 }
 
 }  // namespace
