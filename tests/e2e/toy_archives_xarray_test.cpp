@@ -46,8 +46,7 @@ class ToyArchiveInXarray : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(ToyArchiveInXarray, EveryGroupOpensWithNamedDimsAndCoordinates) {
-  const std::string missing = mechlens::testing::xarray_check_unavailable();
-  if (!missing.empty()) GTEST_SKIP() << missing;
+  MECHLENS_REQUIRE_XARRAY();
   const fs::path recipe = fs::path(MECHLENS_SOURCE_DIR) / "experiments" / "toy" / (GetParam() + ".toml");
   const fs::path archive = dir_ / (GetParam() + ".h5");
   const std::string models = (dir_ / "models").string();

@@ -247,8 +247,7 @@ TEST_F(ScaleTest, RunsSayTheyFollowTheNetcdfConvention) {
 // named, coordinates with their values, dims without coordinates where none
 // was written (tests/support/check_xarray_groups.py).
 TEST_F(ScaleTest, XarrayOpensEveryGroupWithNamedDimsAndCoordinates) {
-  const std::string missing = mechlens::testing::xarray_check_unavailable();
-  if (!missing.empty()) GTEST_SKIP() << missing;
+  MECHLENS_REQUIRE_XARRAY();
   const std::string path = file("out.h5");
   {
     auto run = open_run(path, false);
@@ -286,8 +285,7 @@ TEST_F(ScaleTest, XarrayOpensEveryGroupWithNamedDimsAndCoordinates) {
 // lists it and says it predates the convention; xarray cannot open it, and the
 // check says so (so the check above is one that can fail).
 TEST_F(ScaleTest, ArchivesFromBeforeTheConventionAreListedWithANote) {
-  const std::string missing = mechlens::testing::xarray_check_unavailable();
-  if (!missing.empty()) GTEST_SKIP() << missing;
+  MECHLENS_REQUIRE_XARRAY();
   const std::string path = file("old.h5");
   const std::string script = R"(
 import sys, h5py, numpy as np

@@ -5,20 +5,10 @@
 // on the archive it wrote to inherit the check.
 #include <string>
 
+#include "python_requirement.hpp"
 #include "subprocess.hpp"
 
 namespace mechlens::testing {
-
-// "" when the Python modules are there, else what is missing (for GTEST_SKIP).
-inline std::string xarray_check_unavailable() {
-  static const bool all_there = have_python_module("xarray, h5netcdf, netCDF4, h5py");  // one start of Python
-  if (all_there) return "";
-  for (const char* module : {"xarray", "h5netcdf", "netCDF4", "h5py"})
-    if (!have_python_module(module))
-      return std::string("python3 module ") + module +
-             " is missing (tools/setup.sh installs python3-xarray, python3-h5netcdf, python3-netcdf4)";
-  return "";
-}
 
 // Exit code 0 and a JSON summary ({"groups": N, "analysis_groups": [...], ...}),
 // or 1 and the first mismatch, naming the group and dataset.
@@ -29,3 +19,7 @@ inline CommandResult check_archive_in_xarray(const std::string& archive) {
 }
 
 }  // namespace mechlens::testing
+
+// Skips without the Python modules the check needs, fails then under CI
+// (python_requirement.hpp); tools/setup.sh installs them.
+#define MECHLENS_REQUIRE_XARRAY() MECHLENS_REQUIRE_PYTHON("xarray", "h5netcdf", "netCDF4", "h5py")
