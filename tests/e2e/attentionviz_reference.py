@@ -27,7 +27,6 @@ import sys
 
 import h5py
 import numpy as np
-import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "models", "reference"))
@@ -46,6 +45,7 @@ def pca(x, k):
 
 def bert_queries_keys(directory, ids):
     """q, k [layers, T, heads, dh] of one input, float64, as modeling_bert.py computes them."""
+    import torch  # only for the reference (slow to import)
     from bert_reference import Weights, activation
     from safetensors_reader import read_checkpoint
     import torch.nn.functional as F

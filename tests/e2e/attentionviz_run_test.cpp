@@ -59,10 +59,12 @@ class AttentionVizRun : public ::testing::Test {
     return archive;
   }
 
-  nlohmann::json check(const fs::path& archive, const std::string& checkpoint = "") {
+  nlohmann::json check(const fs::path& archive, const std::string& checkpoint = "",
+                       const std::string& analysis = "attentionviz") {
     const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/attentionviz_reference.py";
-    std::string command = "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string());
-    if (!checkpoint.empty()) command += " run_0001 attentionviz " + shell_quote(checkpoint);
+    std::string command = "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) +
+                          " run_0001 " + analysis;
+    if (!checkpoint.empty()) command += " " + shell_quote(checkpoint);
     const auto r = run_command(command);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return nlohmann::json::parse(r.output);
@@ -121,8 +123,12 @@ TEST_F(AttentionVizRun, EqualNormsKeepPatternsAndMatchTheReference) {
 // still pattern-preserving, and at least as correlated as the equal-norm c.
 TEST_F(AttentionVizRun, MaxCorrelationScaleIsAtLeastAsCorrelated) {
   write_bert();
-  const auto equal = check(run(recipe("tsne = \"none\"\n"), "equal.h5"));
-  const auto best = check(run(recipe("tsne = \"none\"\nscale = \"max_correlation\"\n"), "best.h5"));
+  const std::string next = "\n[[analysis]]\nplugin = \"attentionviz\"\nfigures = false\ntsne = \"none\"\n";
+  const auto archive = run(recipe("name = \"equal\"\ntsne = \"none\"\n" + next +
+                                  "name = \"best\"\nscale = \"max_correlation\"\n" + next +
+                                  "name = \"shared\"\nscale = \"max_correlation\"\ndistance = \"pca2\"\n"
+                                  "weighted = true\nnormalise_over = \"all\"\n"));
+  const auto equal = check(archive, "", "equal"), best = check(archive, "", "best");
   EXPECT_LT(max_of(best["max_pattern_change"]), 1e-9);
   for (std::size_t l = 0; l < 2; ++l)
     for (std::size_t h = 0; h < 4; ++h) {
@@ -130,23 +136,25 @@ TEST_F(AttentionVizRun, MaxCorrelationScaleIsAtLeastAsCorrelated) {
       const double b = best["dot_distance_correlation_after"][l][h][0].get<double>();
       EXPECT_LE(b, e + 1e-9) << "layer " << l << " head " << h;
     }
-  const auto shared = check(run(recipe("tsne = \"none\"\nscale = \"max_correlation\"\ndistance = \"pca2\"\n"
-                                       "weighted = true\nnormalise_over = \"all\"\n"),
-                                "shared.h5"));
+  const auto shared = check(archive, "", "shared");
   EXPECT_LT(max_of(shared["max_pattern_change"]), 1e-9);
   const double c = shared["scale"][0][0].get<double>();
   for (const auto& row : shared["scale"])
     for (const auto& v : row) EXPECT_DOUBLE_EQ(v.get<double>(), c);  // one c for every layer and head
   EXPECT_EQ(shared["attrs"]["normalise_over"], "all");
+  EXPECT_EQ(shared["attrs"]["distance_space"], "pca2");
 }
 
 // Exact t-SNE: the same seed gives the same coordinates, another seed others.
 TEST_F(AttentionVizRun, TsneIsDeterministicForASeed) {
   write_bert();
+  // Three analyses in one run: a and b with one seed, c with another.
   const std::string analysis = "layers = [1]\nheads = [0, 3]\n";
-  const auto a = check(run(recipe(analysis + "seed = 3\n"), "a.h5"));
-  const auto b = check(run(recipe(analysis + "seed = 3\n"), "b.h5"));
-  const auto c = check(run(recipe(analysis + "seed = 4\n"), "c.h5"));
+  const std::string more = "\n[[analysis]]\nplugin = \"attentionviz\"\nfigures = false\ntsne_iterations = 200\n"
+                           "tsne_perplexity = 5.0\n" + analysis;
+  const auto archive = run(recipe(analysis + "name = \"a\"\nseed = 3\n" + more + "name = \"b\"\nseed = 3\n" + more +
+                                  "name = \"c\"\nseed = 4\n"));
+  const auto a = check(archive, "", "a"), b = check(archive, "", "b"), c = check(archive, "", "c");
   EXPECT_EQ(a["tsne_after"], b["tsne_after"]);
   EXPECT_NE(a["tsne_after"], c["tsne_after"]);
   EXPECT_NE(a["tsne_after"][0][0][0][0].get<double>(), -9.0);  // computed, not NaN
@@ -191,6 +199,24 @@ TEST_F(AttentionVizRun, SeedRecipesValidateAndTheSeedSentenceRuns) {
     EXPECT_EQ(json["layers"], nlohmann::json::array({0})) << analysis;
     EXPECT_LT(max_of(json["max_pattern_change"]), 1e-9) << analysis;
   }
+  // The joint scatters (PCA, t-SNE) and the seed's Fig. 4(b), per head.
+  const fs::path figures = dir_ / "capybara_figures" / "run_0001";
+  for (const char* file : {"equal_norms/pca2_after_L0_H1.png", "equal_norms/pca2_before_L0_H1.png",
+                           "equal_norms/tsne_after_L0_H1.png", "equal_norms/dot_vs_distance_L0_H1.png",
+                           "max_correlation_pca2/pca2_after_L0_H0.png"})
+    EXPECT_TRUE(fs::exists(figures / file)) << file << "\n" << r.output;
+  EXPECT_FALSE(fs::exists(figures / "max_correlation_pca2/tsne_after_L0_H0.png"));  // tsne = "none"
+}
+
+TEST(AttentionVizDescribe, EveryParameterIsDocumented) {
+  const auto r = run_command(mechlens::testing::mechlens_binary() + " describe attentionviz");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* param : {"layers", "heads", "scale", "distance", "weighted", "normalise_over", "tsne",
+                            "tsne_perplexity", "tsne_iterations", "tsne_max_points", "seed", "edges_per_query",
+                            "edge_min_weight", "store_vectors", "figures", "figure_heads", "label_tokens"})
+    EXPECT_NE(r.output.find(std::string("\n  ") + param + " ("), std::string::npos) << param << "\n" << r.output;
+  EXPECT_NE(r.output.find("BEFORE"), std::string::npos);  // which distance is which
+  EXPECT_NE(r.output.find("AFTER"), std::string::npos);
 }
 
 TEST_F(AttentionVizRun, BadLayerIsNamed) {
