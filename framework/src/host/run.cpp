@@ -48,12 +48,6 @@ int choose_threads(std::int64_t requested) {
   return cores > 0 ? static_cast<int>(cores) : 1;
 }
 
-void report_blas(Logger& log) {
-  const BlasInfo blas = detect_blas();
-  log.info(blas.describe());
-  for (const std::string& w : blas.warnings()) log.warn(w);
-}
-
 // A resumed run skips analyses that finished before the interruption. The
 // mark lives in provenance/ (the host's group), not among the plugin's own units.
 std::string analysis_unit(const std::string& name) { return "analysis." + name; }
