@@ -8,8 +8,8 @@
 
 #include "mechlens/interventions.hpp"
 #include "models/registry.hpp"
-#include "tiny_bert_support.hpp"  // Scratch
-#include "tiny_qwen2.hpp"
+#include "python_requirement.hpp"
+#include "tiny_qwen2_support.hpp"  // Scratch, run_reference
 
 namespace mechlens {
 namespace {
@@ -149,6 +149,38 @@ TEST_F(AttentionSuppression, CorrelatedSuppressionAboveKappaOneIsPlainSuppressio
     const double c = cos[t].item<double>();
     const double expected = (t == 2 || c >= 0.6) ? 0.1 + 0.9 * (1.0 - std::min(c, 1.0)) : 1.0;
     EXPECT_NEAR(low[0][t].item<double>(), expected, 1e-6) << "position " << t;
+  }
+}
+
+TEST_F(AttentionSuppression, AgreesWithThePythonReference) {
+  MECHLENS_REQUIRE_PYTHON("torch", "numpy");
+  // Every prompt token except the target's last (position 7), as the plugin would.
+  const std::vector<std::int64_t> explained = {0, 1, 2, 3, 4, 5, 6};
+  struct Case {
+    bool conceptual;
+    std::vector<int> layers;
+  };
+  const std::vector<Case> cases = {{false, {}}, {true, {}}, {true, {0, 2}}};
+  nlohmann::json request;
+  request["ids"] = input.ids;
+  request["positions"] = std::vector<std::int64_t>{4, 5, 6};
+  request["targets"] = std::vector<std::int64_t>{input.ids[5], input.ids[6], input.ids[7]};
+  for (const Case& c : cases)
+    request["cases"].push_back(
+        {{"explained", explained}, {"factor", 0.1}, {"conceptual", c.conceptual}, {"kappa", 0.3}, {"layers", c.layers}});
+  const auto ref = testing::run_reference("atman_reference.py", scratch.path("qwen2"), request, scratch);
+  ASSERT_TRUE(ref.count("clean"));
+  EXPECT_LT(testing::max_abs_diff(clean(), ref.at("clean")), 1e-4);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string n = std::to_string(i);
+    const at::Tensor factors = suppression_factors(embeds[0], explained, 0.1, cases[i].conceptual, 0.3);
+    const at::Tensor score = clean().unsqueeze(0) - ce(factors, 4, cases[i].layers);
+    EXPECT_LT(testing::max_abs_diff(factors, ref.at("factors_" + n)), 1e-6) << "case " << i;
+    EXPECT_LT(testing::max_abs_diff(score, ref.at("score_" + n)), 1e-4) << "case " << i;
+    // Not a vacuous match: the scores are far from zero.
+    EXPECT_GT(ref.at("score_" + n).abs().max().item<double>(), 1e-2) << "case " << i;
+    if (cases[i].conceptual)  // kappa 0.3 co-suppresses more than the explained tokens
+      EXPECT_GT((factors != 1.0f).sum().item<std::int64_t>(), static_cast<std::int64_t>(explained.size()));
   }
 }
 

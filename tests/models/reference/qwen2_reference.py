@@ -52,9 +52,11 @@ def language_model_names(tensors):
     raise KeyError("no embed_tokens")
 
 
-def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False):
+def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False, edit_scores=None):
     """Qwen2 decoder on input embeddings [B, T, D]; fills `out` with resid_post_L and logits
-    (and pattern_L, the softmax of each layer, when `patterns`)."""
+    (and pattern_L, the softmax of each layer, when `patterns`). `edit_scores(layer, scores)`,
+    when given, replaces each layer's raw scores q k^T / sqrt(dh) [B, H, T, T] before the mask
+    (AtMan's edit)."""
     prefix, head_name = language_model_names(tensors)
     w = lambda name: tensors[prefix + name]
     H = cfg["num_attention_heads"]
@@ -85,7 +87,10 @@ def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False):
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(H // KV, dim=1)
         v = v.repeat_interleave(H // KV, dim=1)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(dh) + additive
+        scores = q @ k.transpose(-1, -2) / math.sqrt(dh)
+        if edit_scores is not None:
+            scores = edit_scores(layer, scores)
+        scores = scores + additive
         pattern = torch.softmax(scores, dim=-1)
         if patterns:
             out["pattern_%d" % layer] = pattern
