@@ -1,5 +1,6 @@
 #include "host/inputs.hpp"
 
+#include "host/object_tokens.hpp"
 #include "mechlens/error.hpp"
 
 namespace mechlens::host {
@@ -62,6 +63,7 @@ std::vector<EncodedInput> encode_inputs(const Model& model, const std::vector<In
       EncodedInput input = model.encode(spec);
       if (input.ids.empty()) fail("", "gives no tokens: nothing to analyse");
       choose_answer_position(model, input);
+      mark_object_tokens(input);
       inputs.push_back(std::move(input));
     } catch (const std::exception& e) {
       fail("input '" + spec.id + "'", e.what());

@@ -117,6 +117,9 @@ std::string resolved_recipe_toml(const recipe::Recipe& recipe, const std::vector
     out += "\n[[inputs]]\nid = " + toml_string(input.id) + "\ntext = " + toml_string(input.text) + "\n";
     if (input.image) out += "image = " + toml_string(*input.image) + "\n";
     if (input.answer_position) out += "answer_position = " + std::to_string(*input.answer_position) + "\n";
+    if (input.object_box)
+      out += "object_box = " + to_string(ParamValue(std::vector<double>(input.object_box->begin(), input.object_box->end()))) + "\n";
+    if (input.object_mask) out += "object_mask = " + toml_string(*input.object_mask) + "\n";
     out += "expected = " + toml_string(input.expected) + "\ntags = " + toml_value(input.tags) + "\n";
   }
   for (const PreparedAnalysis& a : analyses) {
@@ -199,13 +202,16 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
     auto group = input_group(*by_id, input.spec.id);
     group->write_strings("tokens", input.tokens, "pos");
     write_array(*group, "ids", ElementType::i64, input.ids, "pos");
-    std::vector<std::uint8_t> modality;
+    std::vector<std::uint8_t> modality, object;
     std::vector<std::int32_t> crop, row, col;
+    std::vector<float> extent;  // [pos, 4]: x0, y0, x1, y1 in original pixels
     for (const TokenAnnotation& a : input.annotations) {
       modality.push_back(static_cast<std::uint8_t>(a.modality));
+      object.push_back(a.object ? 1 : 0);
       crop.push_back(a.crop);
       row.push_back(a.row);
       col.push_back(a.col);
+      extent.insert(extent.end(), {a.x0, a.y0, a.x1, a.y1});
     }
     write_array(*group, "modality", ElementType::u8, modality, "pos");
     // results.md puts these labels on the dataset; a ResultGroup sets group attributes only.
@@ -214,6 +220,12 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
     write_array(*group, "crop", ElementType::i32, crop, "pos");
     write_array(*group, "row", ElementType::i32, row, "pos");
     write_array(*group, "col", ElementType::i32, col, "pos");
+    write_array(*group, "object", ElementType::u8, object, "pos");
+    group->write("patch_box", ArrayRef{ElementType::f32, {static_cast<std::int64_t>(input.annotations.size()), 4}, extent.data()},
+                 {"pos", "box_corner"});
+    if (input.spec.object_box)
+      group->set_attr("object_box", std::vector<double>(input.spec.object_box->begin(), input.spec.object_box->end()));
+    if (input.spec.object_mask) group->set_attr("object_mask", *input.spec.object_mask);
     group->set_attr("answer_position", input.answer_position);
     group->set_attr("answer_position_source", answer_position_source(model, input));
     group->set_attr("tags", input.spec.tags);
@@ -225,7 +237,6 @@ void write_inputs(store::RunWriter& run, const std::vector<EncodedInput>& inputs
     }
   }
 }
-
 
 void write_input_coordinate(ResultGroup& group, const std::vector<EncodedInput>& inputs) {
   if (group.has("input")) return;  // a resumed analysis: written at the start, maybe in use already

@@ -55,6 +55,11 @@ std::vector<std::string> Fields::strings(const std::string& key) const {
   return item ? as<std::vector<std::string>>(*item, entry_, key, "string[]") : std::vector<std::string>{};
 }
 
+std::vector<double> Fields::reals(const std::string& key) const {
+  const Item* item = find(key);
+  return item ? as<std::vector<double>>(*item, entry_, key, "float[]") : std::vector<double>{};
+}
+
 Source Fields::source(const std::string& key) const {
   const Item* item = find(key);
   return item && item->given ? item->source : entry_.source;

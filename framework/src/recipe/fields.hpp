@@ -21,6 +21,7 @@ class Fields {
   std::string str(const std::string& key) const;  // "" when absent
   std::int64_t integer(const std::string& key) const;
   std::vector<std::string> strings(const std::string& key) const;
+  std::vector<double> reals(const std::string& key) const;  // float[]; empty when absent
   Source source(const std::string& key) const;  // the entry's line when the key is absent
   const Entry& entry() const { return entry_; }
 

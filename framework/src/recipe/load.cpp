@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -11,6 +12,7 @@
 #include "recipe/check.hpp"
 #include "recipe/env_expand.hpp"
 #include "recipe/fields.hpp"
+#include "recipe/object_annotations.hpp"
 #include "recipe/overrides.hpp"
 #include "recipe/recipe.hpp"
 #include "recipe/schema.hpp"
@@ -77,6 +79,20 @@ void read_image_folder(const Entry& e, std::vector<InputSpec>& out) {
             [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
   if (f.has("limit")) images.resize(std::min<std::size_t>(images.size(), static_cast<std::size_t>(f.integer("limit"))));
   const std::string prefix = f.has("id") ? f.str("id") : dir.filename().string();
+  std::map<std::string, detail::ImageAnnotation> sidecar;
+  if (f.has("annotations")) {
+    const std::string file = f.str("annotations");
+    try {
+      sidecar = detail::read_annotation_sidecar(file);
+    } catch (const std::exception& ex) {
+      fail(f.source("annotations").where(), e.path + ".annotations: " + ex.what());
+    }
+    // A name the folder does not hold is a typo, not an image to skip.
+    for (const auto& [name, a] : sidecar)
+      if (!fs::is_regular_file(dir / name))
+        fail(f.source("annotations").where(), e.path + ".annotations: " + file + " annotates '" + name +
+                                                  "', which is not an image in " + dir.string());
+  }
   for (const fs::path& image : images) {
     InputSpec in;
     in.id = prefix + "/" + image.stem().string();
@@ -85,6 +101,12 @@ void read_image_folder(const Entry& e, std::vector<InputSpec>& out) {
     in.expected = f.str("expected");
     in.tags = f.strings("tags");
     if (f.has("answer_position")) in.answer_position = f.integer("answer_position");
+    auto a = sidecar.find(image.filename().string());
+    if (a != sidecar.end()) {
+      in.object_box = a->second.box;
+      in.object_mask = a->second.mask;
+      if (a->second.expected) in.expected = *a->second.expected;
+    }
     out.push_back(std::move(in));
   }
 }
@@ -142,6 +164,13 @@ void read_single_input(const Entry& e, std::vector<InputSpec>& out) {
   in.expected = f.str("expected");
   in.tags = f.strings("tags");
   if (f.has("answer_position")) in.answer_position = f.integer("answer_position");
+  if (f.has("object_box")) in.object_box = detail::object_box(f.reals("object_box"), f.source("object_box").where() + ": " + e.path + ".object_box");
+  if (f.has("object_mask")) in.object_mask = f.str("object_mask");
+  if (in.object_box && in.object_mask)
+    fail(f.source("object_mask").where(), e.path + ": give object_box or object_mask, not both");
+  if ((in.object_box || in.object_mask) && !in.image)
+    fail(f.source(in.object_box ? "object_box" : "object_mask").where(),
+         e.path + "." + (in.object_box ? "object_box" : "object_mask") + ": an object annotation needs the input's `image`");
   out.push_back(std::move(in));
 }
 

@@ -20,6 +20,11 @@ class Processor final : public LlavaImageProcessor {
     out.height = image.height;
     out.width = image.width;
     out.expected_tokens = image.tokens.total;
+    out.resized_height = image.plan.resized_height;
+    out.resized_width = image.plan.resized_width;
+    out.pad_top = image.plan.pad_top;
+    out.pad_left = image.plan.pad_left;
+    out.tile = image.plan.tile;
     return out;
   }
 

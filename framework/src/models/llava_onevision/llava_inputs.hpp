@@ -20,6 +20,9 @@ struct PreprocessedImage {
   int height = 0;           // original size
   int width = 0;
   std::int64_t expected_tokens = -1;  // the processor's image-token count rule (-1: not known)
+  // The anyres canvas (vision::AnyresPlan): the aspect-kept resize, its
+  // padding and the tile side, to map pixels of the original onto patches.
+  int resized_height = 0, resized_width = 0, pad_top = 0, pad_left = 0, tile = 0;
 };
 
 class LlavaImageProcessor {

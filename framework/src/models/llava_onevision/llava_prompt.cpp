@@ -5,6 +5,7 @@
 #include "mechlens/error.hpp"
 #include "models/llava_onevision/llava_inputs.hpp"
 #include "models/llava_onevision/llava_model.hpp"
+#include "models/llava_onevision/llava_patch_extents.hpp"
 #include "models/token_strings.hpp"
 
 namespace mechlens::models::llava_onevision {
@@ -84,7 +85,12 @@ EncodedInput LlavaOnevisionModel::encode(const InputSpec& input) const {
     if (image.expected_tokens >= 0 && image.expected_tokens != layout.tokens())
       fail(*input.image, "image-token count: processor rule " + std::to_string(image.expected_tokens) +
                              ", model packing " + std::to_string(layout.tokens()));
-    const auto image_annotations = pack_annotations(layout);
+    auto image_annotations = pack_annotations(layout);
+    if (image.tile > 0)  // a processor that reports its canvas (tests may stub one that does not)
+      set_patch_extents(image_annotations, layout,
+                        {image.height, image.width, image.resized_height, image.resized_width, image.pad_top,
+                         image.pad_left, image.tile},
+                        config_.vision.image_size, config_.vision.patch_size);
     std::vector<std::int64_t> expanded;
     std::vector<TokenAnnotation> expanded_annotations;
     for (std::size_t i = 0; i < ids.size(); ++i) {
