@@ -62,6 +62,10 @@ TEST_F(NonFinite, NanWeightInLayerOneNamesTheHookPointAndLayer) {
   EXPECT_EQ(msg.rfind("input 'first': ", 0), 0u) << msg;
   EXPECT_NE(msg.find("non-finite"), std::string::npos) << msg;
   EXPECT_NE(msg.find("hook point 'blocks.1.attn.hook_q' (layer 1)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("tensor 'bert.encoder.layer.1.attention.self.query.weight' (" + (dir_ / "tiny-bert") +
+                     "/model.safetensors) holds NaN"),
+            std::string::npos)
+      << msg;
 }
 
 TEST_F(NonFinite, InfEmbeddingNamesTheEmbeddings) {
@@ -69,6 +73,8 @@ TEST_F(NonFinite, InfEmbeddingNamesTheEmbeddings) {
          std::numeric_limits<float>::infinity());
   const std::string msg = refused();
   EXPECT_NE(msg.find("hook point 'hook_embed' (the embeddings)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("tensor 'bert.embeddings.position_embeddings.weight'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("holds Inf"), std::string::npos) << msg;
 }
 
 TEST_F(NonFinite, FiniteModelRunsAndRecordsTheCheck) {

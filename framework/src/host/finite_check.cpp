@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include "checkpoint/checkpoint.hpp"
 #include "mechlens/error.hpp"
 
 namespace mechlens::host {
@@ -22,6 +23,28 @@ std::string layer_of(const std::string& hook) {
   const std::size_t end = hook.find('.', start);
   const std::string prefix = hook.compare(0, 7, "vision.") == 0 ? "vision layer " : "layer ";
   return prefix + hook.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// The first floating-point tensor of the checkpoint (in name order) holding
+// NaN or Inf, read straight from the files; "" when none does or the
+// checkpoint cannot be read again. Only on the failure path: it reads every
+// weight once.
+std::string first_non_finite_tensor(const std::string& directory) {
+  try {
+    const checkpoint::Checkpoint ckpt = checkpoint::Checkpoint::open(directory);
+    for (const std::string& name : ckpt.names()) {
+      const checkpoint::TensorView& v = ckpt.view(name);
+      const at::ScalarType type = checkpoint::to_scalar_type(v.dtype);
+      if (!at::isFloatingType(type) || v.nbytes == 0) continue;
+      const at::Tensor t = at::from_blob(const_cast<std::byte*>(v.data), v.shape, at::TensorOptions().dtype(type));
+      if (!all_finite(t)) {
+        const bool nan = at::isnan(t).any().item<bool>();
+        return "'" + name + "' (" + v.file + ") holds " + (nan ? "NaN" : "Inf");
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  return "";
 }
 
 }  // namespace
@@ -49,9 +72,12 @@ void check_clean_forward(const Model& model, const std::vector<EncodedInput>& in
       const std::string layer = layer_of(hook);
       where = "hook point '" + hook + "'" + (layer.empty() ? "" : " (" + layer + ")");
     }
+    const std::string tensor = first_non_finite_tensor(model.identity().path);
     fail("input '" + input.spec.id + "'",
          "the clean forward gives non-finite logits (NaN or Inf); non-finite values first appear at " + where +
-             ". The checkpoint likely holds a NaN or Inf weight (or the dtype overflows): nothing was analysed");
+             (tensor.empty() ? ". No weight is NaN or Inf: the dtype likely overflows (try float32)"
+                             : ". The checkpoint's tensor " + tensor) +
+             "; nothing was analysed");
   }
 }
 
