@@ -126,6 +126,8 @@ def main():
     out["attrs"] = {k: (v if isinstance(v, str) else float(v)) for k, v in attrs.items()
                     if isinstance(v, (str, int, float, np.integer, np.floating))}
     out["tsne_after"] = np.nan_to_num(read["tsne_after"], nan=-9.0).round(12).tolist()
+    out["pca2_after"] = read["pca2_after"].tolist()
+    out["token_input"] = read["token_input"].tolist()
     out["point_kind"] = [s.decode() if isinstance(s, bytes) else s for s in read["point_kind"]]
     out["token_text"] = [s.decode() if isinstance(s, bytes) else s for s in read["token_text"]]
     edges = read["edge_weight"]

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "subprocess.hpp"
 
@@ -37,7 +38,8 @@ TEST(AttentionVizToy, NormalisationDoesNotHideTheAgreementHeadsAttention) {
   fs::remove_all(dir);
 
   std::ifstream in(kToy + "/models/grammar_bert/mechanisms.json");
-  const json agreement = json::parse(in)["agreement_head"];
+  const json mechanisms = json::parse(in);
+  const json agreement = mechanisms["agreement_head"];
   ASSERT_EQ(viz["layers"], json::array({agreement["layer"]}));
   const int role = agreement["head"].get<int>();
   const int none = role == 3 ? 0 : 3;  // layer 1's other heads have no recorded role
@@ -52,6 +54,46 @@ TEST(AttentionVizToy, NormalisationDoesNotHideTheAgreementHeadsAttention) {
               << viz["dot_distance_correlation_after"][0][head][0] << "\n";
   }
   EXPECT_LT(viz["max_pattern_change"][0][role].get<double>(), 1e-9);
+
+  // The recorded mechanism itself: in the 2-D PCA after normalisation, the
+  // [MASK]'s nearest key is the subject noun (the first noun) more often for
+  // the agreement head than for any other head of its layer.
+  std::set<std::string> nouns;
+  for (const auto& n : mechanisms["grammar"]["nouns"]) nouns.insert(n["singular"]), nouns.insert(n["plural"]);
+  const auto& text = viz["token_text"];
+  const auto& input_of = viz["token_input"];
+  const std::size_t n_tokens = text.size();
+  std::vector<int> subject_nearest(viz["heads"].size(), 0);
+  int sentences = 0;
+  for (std::size_t first = 0; first < n_tokens;) {
+    std::size_t end = first;
+    while (end < n_tokens && input_of[end] == input_of[first]) ++end;
+    std::size_t mask = 0, subject = 0;
+    for (std::size_t i = end; i-- > first;) {
+      if (text[i] == "[MASK]") mask = i;
+      if (nouns.count(text[i].get<std::string>())) subject = i;  // the first noun, scanning backwards
+    }
+    for (std::size_t h = 0; h < subject_nearest.size(); ++h) {
+      const auto& xy = viz["pca2_after"][0][h];
+      auto distance = [&](std::size_t key) {
+        const double dx = xy[n_tokens + key][0].get<double>() - xy[mask][0].get<double>();
+        const double dy = xy[n_tokens + key][1].get<double>() - xy[mask][1].get<double>();
+        return dx * dx + dy * dy;
+      };
+      std::size_t nearest = first;
+      for (std::size_t k = first; k < end; ++k)
+        if (distance(k) < distance(nearest)) nearest = k;
+      subject_nearest[h] += nearest == subject;
+    }
+    ++sentences;
+    first = end;
+  }
+  for (std::size_t h = 0; h < subject_nearest.size(); ++h) {
+    std::cout << "head " << h << ": [MASK]'s nearest key (2-D PCA, after) is the subject in " << subject_nearest[h]
+              << " of " << sentences << " sentences\n";
+    if (static_cast<int>(h) != role) EXPECT_GT(subject_nearest[role], subject_nearest[h]) << "head " << h;
+  }
+  EXPECT_GE(2 * subject_nearest[role], sentences);
   // The pictures a person looks at: the 2-D and 3-D PCA.
   for (std::size_t s : {1u, 2u}) {
     const double before = viz["nearest_key_is_top_before"][0][role][s].get<double>();
