@@ -27,6 +27,7 @@ int inspect_command(const Args& args);
 int tokenize_command(const Args& args);
 int new_plugin_command(const Args& args);
 int verify_command(const Args& args);
+int report_command(const Args& args);
 
 // A subcommand's option list, starting with -h/--help.
 po::options_description options_with_help();

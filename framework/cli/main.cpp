@@ -27,6 +27,7 @@ const std::map<std::string, Command>& commands() {
       {"tokenize", {mechlens::cli::tokenize_command, "show the token ids and strings a model sees for a prompt"}},
       {"new-plugin", {mechlens::cli::new_plugin_command, "write a ready folder for a new analysis plugin"}},
       {"verify", {mechlens::cli::verify_command, "read a whole archive and report damage (exit 1 if any)"}},
+      {"report", {mechlens::cli::report_command, "write one offline HTML page of an archive's runs, drawn from the archive"}},
   };
   return table;
 }

@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "host/archive_report.hpp"
+#include "host/plugin_host.hpp"
 #include "host/run.hpp"
 #include "recipe/recipe.hpp"
 
@@ -14,10 +16,11 @@ int run_command(const Args& args) {
        "override a recipe value: dotted.key=value (repeatable), e.g. --set analysis.0.ablation=identity")
       ("out,o", po::value<std::string>(), "archive to write (default: the recipe's experiment.output)")
       ("resume", "continue the unfinished run kept in <archive>.partial")
+      ("report", "at the end, write the archive's HTML page beside it (as 'mechlens report')")
       ("verbose,v", "log the model, BLAS, threads and timings");
   const Parsed p = parse(args, options, {"recipe"});
   if (p.help) {
-    print_help("run RECIPE [--set key=value]... [--out FILE] [--resume] [-v]",
+    print_help("run RECIPE [--set key=value]... [--out FILE] [--resume] [--report] [-v]",
                "Runs every analysis of the recipe and writes one run into the archive.\n"
                "Progress goes to stderr; the findings and the archive path to stdout.",
                options);
@@ -41,6 +44,12 @@ int run_command(const Args& args) {
   if (!result.figures.empty()) std::cout << "figures: " << result.figures.size() << " PNG files, e.g. "
                                          << result.figures.front() << "\n";
   std::cout << "results: " << result.archive << " (" << result.run_name << ")\n";
+  if (p.values.count("report")) {
+    host::ReportRequest request;
+    request.archive = result.archive;
+    const host::ReportResult page = host::write_report(request, host::PluginHost());
+    std::cout << "report: " << page.path << "\n";
+  }
   return 0;
 }
 

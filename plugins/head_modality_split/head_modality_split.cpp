@@ -8,11 +8,15 @@
 // at its hook point, reduced to a few numbers per head, and dropped.
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "mechlens/archive_view.hpp"
 #include "mechlens/plugin.hpp"
+#include "mechlens/report_page.hpp"
 #include "mechlens/positions.hpp"
 #include "mechlens/run_context.hpp"
 #include "mechlens/tensor_store.hpp"
@@ -142,36 +146,84 @@ class HeadModalitySplit : public Analysis {
     const at::Tensor image_share = mean.select(2, 1);  // [layer, head]
     const at::Tensor mostly_image = (image_share > mostly).to(at::kDouble).mean(1);  // NaN layers compare false
     write_tensor(out, "mostly_image_share", mostly_image, {"layer"});
-    draw(ctx, image_share, mostly_image, g, mostly);
-    report(ctx, image_share, mostly_image, g);
+    const at::Tensor share = image_share.contiguous(), per_layer = mostly_image.contiguous();
+    draw(ctx.figures, {share.data_ptr<double>(), share.data_ptr<double>() + share.numel()},
+         {per_layer.data_ptr<double>(), per_layer.data_ptr<double>() + per_layer.numel()}, g.n_layers, g.n_heads,
+         ctx.inputs.size(), mostly);
+    summarise(ctx, image_share, mostly_image, g);
   }
 
-  static void draw(RunContext& ctx, const at::Tensor& image_share, const at::Tensor& mostly_image, const Geometry& g,
-                   double mostly) {
+  // The run's files and the report page draw with this one function.
+  static void draw(Figures& figures, const std::vector<double>& image_share, const std::vector<double>& mostly_image,
+                   int n_layers, int n_heads, std::size_t n_inputs, double mostly) {
     HeatmapFigure map;
     map.name = "image_share";
-    map.title = "attention mass on image tokens (mean over " + std::to_string(ctx.inputs.size()) + " inputs)";
-    map.rows = g.n_layers, map.cols = g.n_heads;
+    map.title = "attention mass on image tokens (mean over " + std::to_string(n_inputs) + " inputs)";
+    map.rows = n_layers, map.cols = n_heads;
     map.range = std::array<double, 2>{0.0, 1.0};
-    const at::Tensor c = image_share.contiguous();
-    map.values.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-    ctx.figures.heatmap(map);
+    map.values = image_share;
+    figures.heatmap(map);
 
     LineFigure line;
     line.name = "mostly_image_heads";
     line.title = "share of heads with image mass > " + std::to_string(mostly).substr(0, 4) + ", per layer";
     line.x_label = "layer";
     line.y_label = "share of heads";
-    LineFigure::Series s{"heads mostly on the image", {}};
-    for (int l = 0; l < g.n_layers; ++l) {
-      line.x.push_back(l);
-      s.y.push_back(mostly_image[l].item<double>());
-    }
+    LineFigure::Series s{"heads mostly on the image", mostly_image};
+    for (int l = 0; l < n_layers; ++l) line.x.push_back(l);
     line.series.push_back(std::move(s));
-    ctx.figures.lines(line);
+    figures.lines(line);
   }
 
-  static void report(RunContext& ctx, const at::Tensor& image_share, const at::Tensor& mostly_image, const Geometry& g) {
+ public:
+  // Report section, from the archive alone: the figures of the run, then the
+  // mean mass per modality of the most image-attending heads.
+  static void report(const GroupView& group, ReportPage& page) {
+    const ArrayView mean = group.f64("mass_mean");  // [layer, head, modality]
+    const int n_layers = static_cast<int>(mean.size(0)), n_heads = static_cast<int>(mean.size(1));
+    const std::int64_t n_mod = mean.size(2);
+    std::vector<std::string> modalities = group.has_dataset("modality") ? group.strings("modality") : kModalities;
+    std::vector<double> image_share(static_cast<std::size_t>(n_layers) * n_heads);
+    for (std::size_t i = 0; i < image_share.size(); ++i) image_share[i] = mean.values[i * n_mod + 1];
+    const double mostly = group.number_attr("param.mostly").value_or(0.5);
+    std::vector<double> mostly_image;
+    if (group.has_dataset("mostly_image_share")) {
+      mostly_image = group.f64("mostly_image_share").values;
+    } else {
+      page.note("mostly_image_share is missing: recomputed from mass_mean");
+      for (int l = 0; l < n_layers; ++l) {
+        double n = 0;
+        for (int h = 0; h < n_heads; ++h) n += image_share[l * n_heads + h] > mostly;
+        mostly_image.push_back(n / n_heads);
+      }
+    }
+    const std::size_t n_inputs = group.has_dataset("input") ? group.strings("input").size() : 0;
+    draw(page, image_share, mostly_image, n_layers, n_heads, n_inputs, mostly);
+
+    std::vector<std::size_t> order(image_share.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto key = [&](std::size_t i) { return std::isnan(image_share[i]) ? -1.0 : image_share[i]; };
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) > key(b); });
+    TableFigure top;
+    top.title = "heads with the most attention on the image (mean over inputs)";
+    top.header = {"layer", "head"};
+    for (std::int64_t m = 0; m < n_mod; ++m)
+      top.header.push_back(m < static_cast<std::int64_t>(modalities.size()) ? modalities[m] : std::to_string(m));
+    for (std::size_t k = 0; k < order.size() && k < 10; ++k) {
+      const std::size_t i = order[k];
+      std::vector<std::string> row = {std::to_string(i / n_heads), std::to_string(i % n_heads)};
+      for (std::int64_t m = 0; m < n_mod; ++m) {
+        std::ostringstream v;
+        v << mean.values[i * n_mod + m];
+        row.push_back(v.str());
+      }
+      top.rows.push_back(row);
+    }
+    page.table(top);
+  }
+
+ private:
+  static void summarise(RunContext& ctx, const at::Tensor& image_share, const at::Tensor& mostly_image, const Geometry& g) {
     const at::Tensor finite = image_share.nan_to_num(-1.0);
     const std::int64_t best = finite.flatten().argmax().item<std::int64_t>();
     const int layer = static_cast<int>(best / g.n_heads), head = static_cast<int>(best % g.n_heads);

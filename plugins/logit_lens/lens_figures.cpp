@@ -49,27 +49,18 @@ std::string entry_name(std::int64_t e, std::int64_t n_layers) {
 }
 
 void draw_ranks(RunContext& ctx, const std::vector<InputLens>& lenses, std::int64_t E) {
-  LineFigure f;
-  f.name = "target_rank";
-  f.title = std::string("rank of the target per layer entry (") +
-            (ctx.params.get<bool>("final_norm") ? "normalised lens" : "raw residual x W_U") + ")";
-  f.x_label = "layer entry (residual entering layer e; out = after the last layer)";
-  f.y_label = "rank (1 = top)";
-  f.log_y = true;
-  for (std::int64_t e = 0; e < E; ++e) {
-    f.x.push_back(static_cast<double>(e));
-    f.x_names.push_back(entry_name(e, E - 1));
-  }
+  std::vector<std::string> ids;
+  std::vector<std::vector<double>> ranks;
   for (std::size_t i = 0; i < lenses.size() && i < 10; ++i) {
     const InputLens& l = lenses[i];
     const std::int64_t slot = l.answer_slot >= 0 ? l.answer_slot : static_cast<std::int64_t>(l.positions.size()) - 1;
-    LineFigure::Series s;
-    s.label = ctx.inputs[i].spec.id;
-    const at::Tensor ranks = l.target_rank.select(1, slot);
-    for (std::int64_t e = 0; e < E; ++e) s.y.push_back(static_cast<double>(ranks[e].item<std::int64_t>()));
-    f.series.push_back(std::move(s));
+    ids.push_back(ctx.inputs[i].spec.id);
+    const at::Tensor r = l.target_rank.select(1, slot);
+    std::vector<double> y;
+    for (std::int64_t e = 0; e < E; ++e) y.push_back(static_cast<double>(r[e].item<std::int64_t>()));
+    ranks.push_back(std::move(y));
   }
-  ctx.figures.lines(f);
+  ctx.figures.lines(rank_figure(ctx.params.get<bool>("final_norm"), E, ids, ranks));
 }
 
 // Layers x positions, the top-1 token written in each cell, shaded by its
@@ -82,22 +73,15 @@ void draw_table(RunContext& ctx, const InputLens& l, const EncodedInput& input, 
       slots.push_back(static_cast<std::int64_t>(s));
   if (slots.empty()) return;
   if (slots.size() > 40) slots.erase(slots.begin(), slots.end() - 40);
-  HeatmapFigure f;
-  f.name = "top1_" + input.spec.id;
-  f.title = "top-1 token per layer entry, input " + input.spec.id;
-  f.rows = static_cast<int>(E);
-  f.cols = static_cast<int>(slots.size());
-  f.row_label = "layer entry";
-  f.col_label = "position";
-  f.range = std::array<double, 2>{0.0, 1.0};
-  for (std::int64_t e = 0; e < E; ++e) f.row_names.push_back(entry_name(e, E - 1));
-  for (std::int64_t s : slots) f.col_names.push_back(input.tokens.at(static_cast<std::size_t>(l.positions[s])));
+  std::vector<std::string> tokens, top1;
+  std::vector<double> probs;
+  for (std::int64_t s : slots) tokens.push_back(input.tokens.at(static_cast<std::size_t>(l.positions[s])));
   for (std::int64_t e = 0; e < E; ++e)
     for (std::int64_t s : slots) {
-      f.values.push_back(l.topk_prob[e][s][0].item<double>());
-      f.cell_text.push_back(ctx.model.token_string(l.topk_id[e][s][0].item<std::int64_t>()));
+      probs.push_back(l.topk_prob[e][s][0].item<double>());
+      top1.push_back(ctx.model.token_string(l.topk_id[e][s][0].item<std::int64_t>()));
     }
-  ctx.figures.heatmap(f);
+  ctx.figures.heatmap(top1_table(input.spec.id, E, tokens, std::move(probs), std::move(top1)));
 }
 
 // Seed 004's coarse segmentation map: every visual token's top-1 token after
@@ -113,23 +97,16 @@ void draw_maps(RunContext& ctx, const InputLens& l, const EncodedInput& input, s
       if (!all_separators) break;
       --cols;
     }
-    ImageOverlayFigure f;
-    f.name = "map_" + input.spec.id + "_crop" + std::to_string(g.crop);
-    f.title = "top-1 token of each visual token after the last layer, input " + input.spec.id +
-              (g.crop == 0 ? " (base image)" : " (high-res grid)");
-    f.image_path = *input.spec.image;
-    f.rows = static_cast<int>(g.rows);
-    f.cols = static_cast<int>(cols);
-    f.range = std::array<double, 2>{0.0, 1.0};
-    const bool with_text = g.rows * cols <= 1024;
+    std::vector<double> probs;
+    std::vector<std::string> top1;
     for (std::int64_t r = 0; r < g.rows; ++r)
       for (std::int64_t c = 0; c < cols; ++c) {
         const std::int64_t s = g.slot[r * g.cols + c];
-        f.values.push_back(s >= 0 ? l.topk_prob[E - 1][s][0].item<double>() : NAN);
-        if (with_text)
-          f.cell_text.push_back(s >= 0 ? ctx.model.token_string(l.topk_id[E - 1][s][0].item<std::int64_t>()) : "");
+        probs.push_back(s >= 0 ? l.topk_prob[E - 1][s][0].item<double>() : NAN);
+        top1.push_back(s >= 0 ? ctx.model.token_string(l.topk_id[E - 1][s][0].item<std::int64_t>()) : "");
       }
-    ctx.figures.image_overlay(f);
+    ctx.figures.image_overlay(top1_map(input.spec.id, g.crop, *input.spec.image, static_cast<int>(g.rows),
+                                       static_cast<int>(cols), std::move(probs), std::move(top1)));
   }
 }
 
@@ -143,6 +120,59 @@ void draw(RunContext& ctx, const std::vector<InputLens>& lenses) {
     draw_table(ctx, lenses[i], ctx.inputs[i], E);
     draw_maps(ctx, lenses[i], ctx.inputs[i], E);
   }
+}
+
+}  // namespace logit_lens
+
+namespace logit_lens {
+
+LineFigure rank_figure(bool final_norm, std::int64_t E, const std::vector<std::string>& ids,
+                       const std::vector<std::vector<double>>& ranks) {
+  LineFigure f;
+  f.name = "target_rank";
+  f.title = std::string("rank of the target per layer entry (") +
+            (final_norm ? "normalised lens" : "raw residual x W_U") + ")";
+  f.x_label = "layer entry (residual entering layer e; out = after the last layer)";
+  f.y_label = "rank (1 = top)";
+  f.log_y = true;
+  for (std::int64_t e = 0; e < E; ++e) {
+    f.x.push_back(static_cast<double>(e));
+    f.x_names.push_back(entry_name(e, E - 1));
+  }
+  for (std::size_t i = 0; i < ids.size() && i < ranks.size(); ++i) f.series.push_back({ids[i], ranks[i]});
+  return f;
+}
+
+HeatmapFigure top1_table(const std::string& id, std::int64_t E, const std::vector<std::string>& tokens,
+                         std::vector<double> probs, std::vector<std::string> top1) {
+  HeatmapFigure f;
+  f.name = "top1_" + id;
+  f.title = "top-1 token per layer entry, input " + id;
+  f.rows = static_cast<int>(E);
+  f.cols = static_cast<int>(tokens.size());
+  f.row_label = "layer entry";
+  f.col_label = "position";
+  f.range = std::array<double, 2>{0.0, 1.0};
+  for (std::int64_t e = 0; e < E; ++e) f.row_names.push_back(entry_name(e, E - 1));
+  f.col_names = tokens;
+  f.values = std::move(probs);
+  f.cell_text = std::move(top1);
+  return f;
+}
+
+ImageOverlayFigure top1_map(const std::string& id, int crop, const std::string& image, int rows, int cols,
+                            std::vector<double> probs, std::vector<std::string> top1) {
+  ImageOverlayFigure f;
+  f.name = "map_" + id + "_crop" + std::to_string(crop);
+  f.title = "top-1 token of each visual token after the last layer, input " + id +
+            (crop == 0 ? " (base image)" : " (high-res grid)");
+  f.image_path = image;
+  f.rows = rows;
+  f.cols = cols;
+  f.range = std::array<double, 2>{0.0, 1.0};
+  f.values = std::move(probs);
+  if (static_cast<std::int64_t>(rows) * cols <= 1024) f.cell_text = std::move(top1);
+  return f;
 }
 
 }  // namespace logit_lens

@@ -68,8 +68,11 @@ class LogitLens : public Analysis {
     }
     write(ctx, lenses, g, k, track_words, tracked);
     logit_lens::draw(ctx, lenses);
-    report(ctx, lenses);
+    summarise(ctx, lenses);
   }
+
+  // Its section of `mechlens report`, from the archive alone (lens_report.cpp).
+  static void report(const GroupView& group, ReportPage& page) { logit_lens::report_section(group, page); }
 
  private:
   static std::vector<std::int64_t> tracked_ids(RunContext& ctx, const std::vector<std::string>& words) {
@@ -291,7 +294,7 @@ class LogitLens : public Analysis {
 
   // Where the target first becomes the top token at the answer, per input;
   // without the answer among the positions, what the last entry says most.
-  static void report(RunContext& ctx, const std::vector<InputLens>& lenses) {
+  static void summarise(RunContext& ctx, const std::vector<InputLens>& lenses) {
     double sum = 0;
     int found = 0, answered = 0;
     std::map<std::int64_t, int> last_top1;

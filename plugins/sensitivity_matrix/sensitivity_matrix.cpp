@@ -13,8 +13,10 @@
 #include <sstream>
 
 #include "head_metrics.hpp"
+#include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
 #include "mechlens/plugin.hpp"
+#include "mechlens/report_page.hpp"
 #include "mechlens/run_context.hpp"
 #include "mechlens/tensor_store.hpp"
 
@@ -90,8 +92,11 @@ class SensitivityMatrix : public Analysis {
     write_tensor(ctx.results, "baseline_prob", at::tensor(top_prob, at::kDouble), {"input"});
     ctx.results.write_strings("baseline_token_str", top_string, "input");
     ctx.results.set_attr("ablation", ctx.params.get<std::string>("ablation"));
-    report(ctx, metrics.front(), values.at(metrics.front()), n_inputs, g);
-    for (const auto& m : metrics) draw(ctx, m, values.at(m), g);
+    summarise(ctx, metrics.front(), values.at(metrics.front()), n_inputs, g);
+    std::vector<std::string> ids;
+    for (const auto& input : ctx.inputs) ids.push_back(input.spec.id);
+    for (const auto& m : metrics)
+      draw(ctx.figures, m, ctx.params.get<std::string>("ablation"), values.at(m), ids, g.n_layers, g.n_heads);
   }
 
  private:
@@ -126,24 +131,66 @@ class SensitivityMatrix : public Analysis {
     ctx.results.write(metric, array, {"input", "layer", "head"});
   }
 
-  // Seed 000's picture: layers x heads, one per input, and the mean over inputs.
-  static void draw(RunContext& ctx, const std::string& metric, const std::vector<double>& v, const Geometry& g) {
-    const std::size_t cells = static_cast<std::size_t>(g.n_layers) * g.n_heads;
-    const std::string how = " (" + ctx.params.get<std::string>("ablation") + " ablation)";
+  // Seed 000's picture: layers x heads, one per input, and the mean over
+  // inputs. The run's files and the report page draw with this one function.
+  static void draw(Figures& figures, const std::string& metric, const std::string& ablation,
+                   const std::vector<double>& v, const std::vector<std::string>& ids, int n_layers, int n_heads) {
+    const std::size_t cells = static_cast<std::size_t>(n_layers) * n_heads;
+    const std::string how = " (" + ablation + " ablation)";
     std::vector<double> mean(cells, 0.0);
-    for (std::size_t i = 0; i < ctx.inputs.size(); ++i) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
       const std::vector<double> one(v.begin() + i * cells, v.begin() + (i + 1) * cells);
-      const std::string& id = ctx.inputs[i].spec.id;
-      ctx.figures.heatmap(metric + "_" + id, metric + how + ", input " + id, g.n_layers, g.n_heads, one);
-      for (std::size_t c = 0; c < cells; ++c) mean[c] += one[c] / static_cast<double>(ctx.inputs.size());
+      figures.heatmap(metric + "_" + ids[i], metric + how + ", input " + ids[i], n_layers, n_heads, one);
+      for (std::size_t c = 0; c < cells; ++c) mean[c] += one[c] / static_cast<double>(ids.size());
     }
-    if (ctx.inputs.size() > 1)
-      ctx.figures.heatmap(metric + "_mean", metric + how + ", mean of " + std::to_string(ctx.inputs.size()) + " inputs",
-                          g.n_layers, g.n_heads, mean);
+    if (ids.size() > 1)
+      figures.heatmap(metric + "_mean", metric + how + ", mean of " + std::to_string(ids.size()) + " inputs",
+                      n_layers, n_heads, mean);
   }
 
+ public:
+  // Report section, from the archive alone: each input's answer, then the
+  // run's heat maps for every metric stored.
+  static void report(const GroupView& group, ReportPage& page) {
+    const std::vector<std::string> ids = group.strings("input");
+    std::string ablation = group.text_attr("ablation", group.text_attr("param.ablation", "?"));
+    if (group.has_dataset("baseline_token_str")) {
+      const auto tokens = group.strings("baseline_token_str");
+      const std::vector<double> probs =
+          group.has_dataset("baseline_prob") ? group.f64("baseline_prob").values : std::vector<double>();
+      TableFigure answers;
+      answers.title = "clean answer per input (t*, p*)";
+      answers.header = {"input", "top token", "probability"};
+      for (std::size_t i = 0; i < ids.size() && i < tokens.size(); ++i) {
+        std::ostringstream p;
+        if (i < probs.size()) p << probs[i];
+        answers.rows.push_back({ids[i], tokens[i], p.str()});
+      }
+      page.table(answers);
+    } else {
+      page.note("baseline_token_str is missing: the clean answers are not shown");
+    }
+    std::vector<std::string> metrics = group.texts_attr("param.metrics");
+    if (metrics.empty()) metrics = sensitivity::metric_names();
+    int drawn = 0;
+    for (const auto& m : metrics) {
+      if (!group.has_dataset(m)) {
+        page.note("metric '" + m + "' is not in the archive (" + group.path() + "/" + m + ")");
+        continue;
+      }
+      const ArrayView a = group.f64(m);  // [input, layer, head]
+      if (a.shape.size() != 3 || a.size(0) != static_cast<std::int64_t>(ids.size()))
+        fail(group.path() + "/" + m, "expected [input, layer, head] over " + std::to_string(ids.size()) + " inputs");
+      page.heading(m);
+      draw(page, m, ablation, a.values, ids, static_cast<int>(a.size(1)), static_cast<int>(a.size(2)));
+      ++drawn;
+    }
+    if (!drawn) fail(group.path(), "none of the metrics " + std::to_string(metrics.size()) + " is stored");
+  }
+
+ private:
   // The finding a person reads first: which head matters most, on average.
-  static void report(RunContext& ctx, const std::string& metric, const std::vector<double>& v,
+  static void summarise(RunContext& ctx, const std::string& metric, const std::vector<double>& v,
                      std::int64_t n_inputs, const Geometry& g) {
     double best = -1.0;
     int best_layer = -1, best_head = -1;

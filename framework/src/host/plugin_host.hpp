@@ -37,6 +37,8 @@ class LoadedPlugin {
   const std::string& name() const { return info_.name; }
   const std::string& path() const { return path_; }
   AnalysisPtr create() const;
+  // The plugin's report section (null: the host's generic one).
+  ReportFunction report() const { return factory_->report; }
 
  private:
   LoadedPlugin() = default;
