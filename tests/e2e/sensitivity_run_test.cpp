@@ -4,8 +4,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "mechlens/hooks.hpp"
@@ -103,9 +105,42 @@ TEST_F(SensitivityRun, ArchiveHoldsTheMatrixAndItsProvenance) {
   const auto& matrix = run["top1_prob_change"];
   EXPECT_EQ(matrix["shape"], nlohmann::json::array({2, 3, 4}));
   EXPECT_EQ(matrix["dims"], nlohmann::json::array({"input", "layer", "head"}));
-  for (const auto& input : run["kl"]["values"])
-    for (const auto& layer : input)
-      for (const auto& v : layer) EXPECT_GE(v.get<double>(), -1e-12);  // KL is never negative
+  // Every value of the three metrics, and the headline, against the float64
+  // reference forward with each head zeroed in its weights
+  // (tests/toys/reference_sensitivity.py; tolerances explained in
+  // tests/toys/toy_recipes_test.cpp).
+  MECHLENS_REQUIRE_PYTHON("torch");
+  const auto ref_run = run_command("/usr/bin/python3 " + shell_quote(std::string(MECHLENS_SOURCE_DIR) +
+                                                                     "/tests/toys/reference_sensitivity.py") +
+                                   " " + shell_quote(archive.string()) + " " + shell_quote((dir_ / "tiny-bert").string()) +
+                                   " 2>/dev/null");
+  ASSERT_EQ(ref_run.exit_code, 0) << ref_run.output;
+  const nlohmann::json ref = nlohmann::json::parse(ref_run.output);
+  EXPECT_EQ(ref["stored_top_token"], ref["reference_top_token"]);
+  for (const auto& [metric, tol] : std::map<std::string, double>{{"top1_prob_change", 1e-4}, {"kl", 1e-4}, {"logit_diff", 5e-4}}) {
+    const auto& stored = run[metric]["values"];
+    const auto& want = ref["metrics"][metric]["reference"];
+    double largest = 0;
+    for (int i = 0; i < 2; ++i)
+      for (int l = 0; l < 3; ++l)
+        for (int h = 0; h < 4; ++h) {
+          EXPECT_NEAR(stored[i][l][h].get<double>(), want[i][l][h].get<double>(), tol)
+              << metric << " input " << i << " layer " << l << " head " << h;
+          largest = std::max(largest, std::abs(want[i][l][h].get<double>()));
+        }
+    EXPECT_GT(largest, 1e-3) << metric << ": all ~0, the comparison would be vacuous";
+  }
+  // largest_layer / largest_head: the argmax of mean |top1_prob_change| over the reference.
+  double best = -1;
+  int best_layer = -1, best_head = -1;
+  for (int l = 0; l < 3; ++l)
+    for (int h = 0; h < 4; ++h) {
+      double mean = 0;
+      for (int i = 0; i < 2; ++i) mean += std::abs(ref["metrics"]["top1_prob_change"]["reference"][i][l][h].get<double>()) / 2;
+      if (mean > best) best = mean, best_layer = l, best_head = h;
+    }
+  EXPECT_EQ(ref["attrs"]["largest_layer"].get<int>(), best_layer);
+  EXPECT_EQ(ref["attrs"]["largest_head"].get<int>(), best_head);
 
   // Recompute entries independently and compare.
   auto model = mechlens::models::load("bert", {(dir_ / "tiny-bert").string(), "float32", "cpu"});
