@@ -15,7 +15,7 @@ fi
 recipe="${1:-$here/experiments/toy/induction_sensitivity.toml}"
 out="${MECHLENS_DEMO_OUT:-$build/demo/$(basename "${recipe%.toml}").h5}"
 mkdir -p "$(dirname "$out")"
-"$build/bin/mechlens" run "$recipe" --out "$out"
+"$build/bin/mechlens" run "$recipe" --out "$out" --report
 
 # What the toy was built to contain, to compare with what the analysis found.
 planted="$here/experiments/toy/models/induction/mechanisms.json"
@@ -24,3 +24,4 @@ if [[ $recipe == *induction* && -f $planted ]]; then
 fi
 echo
 echo "inspect it with: $build/bin/mechlens inspect $out"
+echo "report (open in a browser; works offline): ${out%.h5}.html"

@@ -15,6 +15,7 @@ packages=(
   libcairo2-dev fonts-dejavu-core
   python3-torch python3-numpy python3-pil python3-h5py python3-jinja2
   python3-xarray python3-h5netcdf python3-netcdf4
+  chromium  # tests/browser: the report pages in a real headless browser (~90 s to install)
 )
 
 missing=()
