@@ -10,6 +10,7 @@
 #include "subprocess.hpp"
 #include "tiny_bert.hpp"
 #include "tiny_qwen2.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -20,7 +21,7 @@ namespace {
 class AttentionVizRun : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+    MECHLENS_REQUIRE_PYTHON("h5py");
     dir_ = fs::temp_directory_path() / ("mechlens-attentionviz-" + std::to_string(::getpid()) + "-" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);

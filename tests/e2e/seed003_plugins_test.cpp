@@ -20,6 +20,7 @@
 #include "tiny_bert.hpp"
 #include "tiny_llava_onevision.hpp"
 #include "tiny_qwen2.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -31,8 +32,7 @@ namespace {
 class Seed003Plugins : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!mechlens::testing::have_python_module("h5py") || !mechlens::testing::have_python_module("torch"))
-      GTEST_SKIP() << "h5py or torch missing";
+    MECHLENS_REQUIRE_PYTHON("h5py", "torch");
     dir_ = fs::temp_directory_path() / ("mechlens-seed003-" + std::to_string(::getpid()) + "-" +
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);

@@ -10,6 +10,7 @@
 
 #include "run_support.hpp"
 #include "tiny_qwen2.hpp"
+#include "python_requirement.hpp"
 
 namespace {
 
@@ -45,7 +46,7 @@ TEST(AnswerPosition, BertWithTwoMasksIsAnErrorListingThem) {
 }
 
 TEST(AnswerPosition, RecipeChoosesAndTheArchiveSaysHow) {
-  if (!have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+  MECHLENS_REQUIRE_PYTHON("h5py");
   ScratchDir dir;
   SilentLog log;
   const std::string recipe = bert_recipe(dir,

@@ -14,6 +14,7 @@
 
 #include "host_test_support.hpp"
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace {
 
@@ -23,7 +24,7 @@ using namespace mechlens::testing;
 class FaultInjection : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+    MECHLENS_REQUIRE_PYTHON("h5py");
     recipe_ = write_good_recipe(dir_);
     // Three analyses: two of the test plugin and a real sweep with per-input units.
     write_file(recipe_, read_file(recipe_) +

@@ -8,6 +8,7 @@
 
 #include "run_support.hpp"
 #include "tiny_bert.hpp"
+#include "python_requirement.hpp"
 
 namespace {
 
@@ -17,7 +18,7 @@ using namespace mechlens::testing;
 class ResumeIdentity : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+    MECHLENS_REQUIRE_PYTHON("h5py");
     recipe_ = write_good_recipe(dir_);
     out_ = dir_ / "out.h5";
   }

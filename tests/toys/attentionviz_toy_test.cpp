@@ -12,6 +12,7 @@
 #include <set>
 
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -23,7 +24,7 @@ namespace {
 const std::string kToy = std::string(MECHLENS_SOURCE_DIR) + "/experiments/toy";
 
 TEST(AttentionVizToy, NormalisationDoesNotHideTheAgreementHeadsAttention) {
-  if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+  MECHLENS_REQUIRE_PYTHON("h5py");
   const fs::path dir = fs::temp_directory_path() / ("mechlens-toy-attentionviz-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path archive = dir / "viz.h5";

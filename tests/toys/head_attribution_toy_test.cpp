@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -56,7 +57,7 @@ std::vector<double> mean_abs(const json& d) {
 }
 
 TEST(HeadAttributionToy, EstimateFindsTheInductionHeadAndRanksHeadsLikeTheExactSweep) {
-  if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+  MECHLENS_REQUIRE_PYTHON("h5py");
   std::ifstream in(kToy + "/models/induction/mechanisms.json");
   const json planted = json::parse(in)["induction_head"];
   const fs::path dir = fs::temp_directory_path() / ("mechlens-attribution-toy-" + std::to_string(::getpid()));

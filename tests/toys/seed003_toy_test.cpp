@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -49,7 +50,7 @@ json dump(const fs::path& archive, const std::string& group) {
 class Seed003Toys : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+    MECHLENS_REQUIRE_PYTHON("h5py");
   }
   static void TearDownTestSuite() { fs::remove_all(scratch()); }
 };

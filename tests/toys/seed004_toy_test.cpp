@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
@@ -59,7 +60,7 @@ class ShapesSeed004 : public ::testing::Test {
     fs::remove_all(scratch());
   }
   void SetUp() override {
-    if (!mechlens::testing::have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+    MECHLENS_REQUIRE_PYTHON("h5py");
     ASSERT_TRUE(ok_) << *run_output_;
   }
   static fs::path* archive_;
