@@ -1,5 +1,7 @@
 // mechlens tokenize MODEL_DIR TEXT [--json] [--raw] [--image PATH] [--jsonl FILE]
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -7,6 +9,8 @@
 
 #include "commands.hpp"
 #include "mechlens/error.hpp"
+#include "models/bert/bert_model.hpp"
+#include "models/qwen2/qwen2_tokenizer.hpp"
 #include "models/registry.hpp"
 
 namespace mechlens::cli {
@@ -41,6 +45,49 @@ void print_table(const EncodedInput& input) {
   std::cout << "\n";
 }
 
+namespace fs = std::filesystem;
+
+// The adapter for a folder: config.json's model_type when there is one, else
+// the tokenizer files alone (vocab.txt or a WordPiece tokenizer.json: bert;
+// a BPE tokenizer.json: qwen2).
+std::string adapter_for(const std::string& dir) {
+  if (fs::exists(fs::path(dir) / "config.json")) return models::detect_adapter(dir);
+  if (fs::exists(fs::path(dir) / "vocab.txt")) return "bert";
+  const fs::path json = fs::path(dir) / "tokenizer.json";
+  if (fs::exists(json)) {
+    std::ifstream in(json);
+    const nlohmann::json tokenizer = nlohmann::json::parse(in, nullptr, false);
+    const std::string type = tokenizer.is_object() && tokenizer.contains("model") && tokenizer["model"].is_object()
+                                 ? tokenizer["model"].value("type", "")
+                                 : "";
+    if (type == "WordPiece") return "bert";
+    if (type == "BPE") return "qwen2";
+    fail(json.string(), "tokenizer model type '" + type + "' is none mechlens reads (WordPiece, BPE)");
+  }
+  fail(dir, "no config.json, vocab.txt or tokenizer.json: not a checkpoint or tokenizer folder");
+}
+
+// Text prompts of the text-only adapters need only the tokenizer: no weights
+// are opened, so an 11 GB checkpoint tokenizes at once and a folder of
+// tokenizer files alone works. Null when the full adapter is needed (images,
+// chat templates of vision-language models).
+std::function<EncodedInput(const std::string&, bool)> text_encoder(const std::string& adapter, const std::string& dir) {
+  if (adapter == "bert") {
+    auto tokenizer = std::make_shared<tokenize::WordPiece>(models::bert::load_bert_tokenizer(dir));
+    return [tokenizer](const std::string& text, bool raw) {
+      EncodedInput out = models::bert::finish_bert_encoding(
+          *tokenizer, raw ? tokenizer->encode(text) : tokenizer->encode_with_specials(text), !raw);
+      out.spec.text = text;
+      return out;
+    };
+  }
+  if (adapter == "qwen2") {
+    auto tokenizer = std::make_shared<tokenize::BytePairEncoding>(models::qwen2::load_qwen2_tokenizer(dir));
+    return [tokenizer](const std::string& text, bool) { return models::qwen2::encode_qwen2_text(*tokenizer, text); };
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int tokenize_command(const Args& args) {
@@ -66,14 +113,16 @@ int tokenize_command(const Args& args) {
   if (raw && p.values.count("image")) throw UsageError("tokenize: --raw tokenizes text alone; it takes no --image");
 
   const std::string dir = p.values["model"].as<std::string>();
-  const std::string adapter = models::detect_adapter(dir);
-  const std::unique_ptr<Model> model = models::load(adapter, {dir, "float32", "cpu"});
+  const std::string adapter = adapter_for(dir);
+  const auto text_only = p.values.count("image") ? nullptr : text_encoder(adapter, dir);
+  const std::unique_ptr<Model> model = text_only ? nullptr : models::load(adapter, {dir, "float32", "cpu"});
 
   InputSpec spec;
   spec.id = "tokenize";
   if (p.values.count("image"))
     spec.image = std::filesystem::absolute(p.values["image"].as<std::string>()).lexically_normal().string();
   auto encode = [&](const std::string& text) {
+    if (text_only) return text_only(text, raw);
     if (raw) return model->encode_raw(text);
     InputSpec s = spec;
     s.text = text;

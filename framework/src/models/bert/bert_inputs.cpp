@@ -6,6 +6,11 @@
 namespace mechlens::models::bert {
 
 EncodedInput BertModel::finish(tokenize::Encoding encoding, bool with_specials) const {
+  return finish_bert_encoding(*tokenizer_, std::move(encoding), with_specials);
+}
+
+EncodedInput finish_bert_encoding(const tokenize::WordPiece& tokenizer, tokenize::Encoding encoding,
+                                  bool with_specials) {
   EncodedInput out;
   out.ids = std::move(encoding.ids);
   out.tokens = std::move(encoding.tokens);
@@ -16,7 +21,7 @@ EncodedInput BertModel::finish(tokenize::Encoding encoding, bool with_specials) 
     out.annotations.front().modality = Modality::special;
     out.annotations.back().modality = Modality::special;
   }
-  const auto mask = tokenizer_->find("[MASK]");
+  const auto mask = tokenizer.find("[MASK]");
   for (std::size_t i = 0; i < out.ids.size() && mask; ++i)
     if (out.ids[i] == *mask) {
       out.answer_position = static_cast<std::int64_t>(i);

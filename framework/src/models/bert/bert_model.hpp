@@ -81,4 +81,9 @@ class BertModel final : public Model {
 // (do_lower_case defaults to true, as BertTokenizer's does).
 tokenize::WordPiece load_bert_tokenizer(const std::string& directory);
 
+// An encoding as BertModel::encode (with_specials) and encode_raw return it,
+// from the tokenizer alone: `mechlens tokenize` needs no weights.
+EncodedInput finish_bert_encoding(const tokenize::WordPiece& tokenizer, tokenize::Encoding encoding,
+                                  bool with_specials);
+
 }  // namespace mechlens::models::bert

@@ -46,17 +46,7 @@ EncodedInput Qwen2Model::encode(const InputSpec& input) const {
   return out;
 }
 
-EncodedInput Qwen2Model::encode_raw(const std::string& text) const {
-  tokenize::Encoding encoding = tokenizer_->encode(text);
-  EncodedInput out;
-  out.spec.text = text;
-  out.ids = std::move(encoding.ids);
-  out.tokens = std::move(encoding.tokens);
-  for (std::int64_t id : out.ids)
-    out.annotations.push_back({tokenizer_->is_special(id) ? Modality::special : Modality::text});
-  out.answer_position = static_cast<std::int64_t>(out.ids.size()) - 1;
-  return out;
-}
+EncodedInput Qwen2Model::encode_raw(const std::string& text) const { return encode_qwen2_text(*tokenizer_, text); }
 
 std::string Qwen2Model::token_string(std::int64_t id) const {
   return token_string_of(*tokenizer_, id, geometry().vocab_size, "qwen2");

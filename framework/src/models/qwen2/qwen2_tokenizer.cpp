@@ -13,4 +13,16 @@ tokenize::BytePairEncoding load_qwen2_tokenizer(const std::string& directory) {
   return tokenize::BytePairEncoding::from_tokenizer_json(path.string());
 }
 
+EncodedInput encode_qwen2_text(const tokenize::BytePairEncoding& tokenizer, const std::string& text) {
+  tokenize::Encoding encoding = tokenizer.encode(text);
+  EncodedInput out;
+  out.spec.text = text;
+  out.ids = std::move(encoding.ids);
+  out.tokens = std::move(encoding.tokens);
+  for (std::int64_t id : out.ids)
+    out.annotations.push_back({tokenizer.is_special(id) ? Modality::special : Modality::text});
+  out.answer_position = static_cast<std::int64_t>(out.ids.size()) - 1;
+  return out;
+}
+
 }  // namespace mechlens::models::qwen2

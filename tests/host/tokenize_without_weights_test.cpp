@@ -1,0 +1,71 @@
+// `mechlens tokenize` reads no weights for text (issue 9, item 13): a BERT or
+// Qwen2 checkpoint folder without its safetensors tokenizes as the adapter
+// does, and so does a folder holding only the tokenizer files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "host_test_support.hpp"
+#include "models/registry.hpp"
+#include "subprocess.hpp"
+#include "tiny_qwen2.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace mechlens::testing;
+
+nlohmann::json adapter_json(const std::string& adapter, const std::string& dir, const std::string& text) {
+  auto model = mechlens::models::load(adapter, {dir, "float32", "cpu"});
+  mechlens::InputSpec spec;
+  spec.text = text;
+  const mechlens::EncodedInput in = model->encode(spec);
+  nlohmann::json modalities = nlohmann::json::array();
+  for (const auto& a : in.annotations) modalities.push_back(mechlens::to_string(a.modality));
+  return {{"ids", in.ids}, {"tokens", in.tokens}, {"modalities", modalities}};
+}
+
+nlohmann::json tokenize_json(const std::string& dir, const std::string& text) {
+  const auto r = run_command(shell_quote(mechlens_binary()) + " tokenize " + shell_quote(dir) + " " + shell_quote(text) +
+                             " --json");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return nlohmann::json::parse(r.output, nullptr, false);
+}
+
+TEST(TokenizeWithoutWeights, BertFolderWithoutWeightsAndTokenizerOnlyFolder) {
+  ScratchDir dir;
+  write_good_recipe(dir);  // writes tiny-bert
+  const std::string text = "the cat sat on the [MASK] .";
+  const nlohmann::json expected = adapter_json("bert", dir / "tiny-bert", text);
+
+  fs::copy(dir / "tiny-bert", dir / "no-weights", fs::copy_options::recursive);
+  fs::remove(dir / "no-weights/model.safetensors");
+  EXPECT_EQ(tokenize_json(dir / "no-weights", text), expected);
+
+  fs::create_directories(dir / "tokenizer-only");
+  for (const char* f : {"vocab.txt", "tokenizer_config.json"})
+    fs::copy_file(dir / (std::string("tiny-bert/") + f), dir / (std::string("tokenizer-only/") + f));
+  EXPECT_EQ(tokenize_json(dir / "tokenizer-only", text), expected);
+}
+
+TEST(TokenizeWithoutWeights, Qwen2FolderWithoutWeights) {
+  ScratchDir dir;
+  mechlens::tiny::write_tiny_qwen2(dir / "tiny-qwen2", mechlens::tiny::TinyQwen2Options{});
+  const std::string text = "Hello, world! <|im_start|>user";
+  const nlohmann::json expected = adapter_json("qwen2", dir / "tiny-qwen2", text);
+  fs::remove(dir / "tiny-qwen2/model.safetensors");
+  EXPECT_EQ(tokenize_json(dir / "tiny-qwen2", text), expected);
+  fs::remove(dir / "tiny-qwen2/config.json");  // tokenizer.json alone: its BPE model says qwen2
+  EXPECT_EQ(tokenize_json(dir / "tiny-qwen2", text), expected);
+}
+
+TEST(TokenizeWithoutWeights, FolderWithoutTokenizerIsOneError) {
+  ScratchDir dir;
+  fs::create_directories(dir / "empty");
+  const auto r = run_command(shell_quote(mechlens_binary()) + " tokenize " + shell_quote(dir / "empty") + " 'x'");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("no config.json, vocab.txt or tokenizer.json"), std::string::npos) << r.output;
+}
+
+}  // namespace
