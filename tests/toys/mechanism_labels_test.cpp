@@ -54,7 +54,7 @@ void expect_label(const json& label, const Head& h, const std::string& what) {
   EXPECT_EQ(label["head"].get<int>(), h.head) << what;
 }
 
-TEST(MechanismLabels, InductionHeadHoldsUnderTheReferenceForward) {
+TEST(MechanismLabels, InductionHeadHoldsAndNoPreviousTokenHeadIsClaimed) {
   MECHLENS_REQUIRE_PYTHON("torch");
   const Measured m = remeasure("induction");
   ASSERT_TRUE(m.measured.is_object());
@@ -70,12 +70,7 @@ TEST(MechanismLabels, InductionHeadHoldsUnderTheReferenceForward) {
   EXPECT_LT(weakest.value, 0.5);
   EXPECT_GT(next_weakest, 0.75);
   (void)runner_up;
-}
 
-TEST(MechanismLabels, NoPreviousTokenHeadIsRecordedWithoutSignal) {
-  MECHLENS_REQUIRE_PYTHON("torch");
-  const Measured m = remeasure("induction");
-  ASSERT_TRUE(m.measured.is_object());
   // No head attends to the previous token more than uniform causal attention
   // would (best 0.077 vs 0.137), so the toy records none.
   const auto [best, second] = extreme(m.measured["previous_token_score"], true);
