@@ -152,4 +152,27 @@ TEST_F(ShapesSeed004, KnockingOutObjectToLastInTheObjectHeadsLayerHurtsFarMoreTh
   EXPECT_GE(drop("all", "object->last"), object - 0.1) << "blocking every layer hurts at least about as much";
 }
 
+// One forward per ablated set or edge set (batch_rows = 1) gives what the
+// batched forwards gave: every row of a batch is its own intervention.
+TEST_F(ShapesSeed004, BatchedRowsEqualOneRowAtATime) {
+  const fs::path single = scratch() / "seed004_single.h5";
+  const auto r = run_command(mechlens::testing::mechlens_binary() + " run " +
+                             shell_quote(kToy + "/shapes_vlm_seed004.toml") + " --out " + shell_quote(single.string()) +
+                             " --set analysis.visual_token_ablation.batch_rows=1 --set analysis.knockout_windows.batch_rows=1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* analysis : {"visual_token_ablation", "knockout_windows"}) {
+    const json batched = dump(*archive_, std::string("runs/run_0001/analyses/") + analysis);
+    const json one = dump(single, std::string("runs/run_0001/analyses/") + analysis);
+    for (const char* name : {"top_prob_change", "correct"}) {
+      const auto& a = batched[name]["values"];
+      const auto& b = one[name]["values"];
+      ASSERT_EQ(a.size(), b.size()) << analysis << " " << name;
+      double worst = 0;
+      for (std::size_t i = 0; i < a.size(); ++i)
+        if (!a[i].is_null() || !b[i].is_null()) worst = std::max(worst, std::abs(a[i].get<double>() - b[i].get<double>()));
+      EXPECT_LT(worst, 1e-5) << analysis << " " << name;
+    }
+  }
+}
+
 }  // namespace
