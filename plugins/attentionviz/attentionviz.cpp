@@ -117,9 +117,9 @@ class AttentionViz : public Analysis {
     bool warned_tsne = false;
     for (std::int64_t li = 0; li < nl; ++li) {
       const std::string unit = "layer_" + std::to_string(layers[li]);
-      ctx.progress.update("attentionviz", li, nl);
       if (ctx.results.unit_done(unit)) continue;
       for (std::int64_t hi = 0; hi < nh; ++hi) {
+        ctx.progress.update("attentionviz heads", li * nh + hi, nl * nh);  // t-SNE makes heads slow
         const HeadVectors& head = data.heads[li * nh + hi];
         const double c = shared.empty() ? choose_scale(ctx, tokens, {&head}) : shared.front();
         const bool tsne_ok = 2 * n_tokens <= ctx.params.get<std::int64_t>("tsne_max_points");
@@ -134,7 +134,7 @@ class AttentionViz : public Analysis {
       if (ctx.params.get<bool>("store_vectors")) store_vectors(ctx, data, t, nl, nh, g.d_head);
       ctx.results.mark_unit_done(unit);
     }
-    ctx.progress.update("attentionviz", nl, nl);
+    ctx.progress.update("attentionviz heads", nl * nh, nl * nh);
 
     const auto edges = write_edges(ctx, data, layers, heads);
     set_attrs(ctx, data);
