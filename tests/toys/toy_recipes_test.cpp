@@ -134,6 +134,17 @@ const std::vector<ToyRecipe>& toy_recipes() {
            if (h["accuracy_when_zeroed"].get<double>() < lowest)
              lowest = h["accuracy_when_zeroed"].get<double>(), weakest = label(h);
          EXPECT_EQ(headline(run), weakest);
+         // Each input's image tokens carry the crop/row/col of the processor's
+         // grid (derived in Python from config.json, tests/e2e/expected_image_annotations.py).
+         const auto r = run_command("/usr/bin/python3 " MECHLENS_SOURCE_DIR "/tests/e2e/expected_image_annotations.py " +
+                                    shell_quote(run.archive.string()) + " " + shell_quote((kToys / "models/shapes_vlm").string()));
+         ASSERT_EQ(r.exit_code, 0) << r.output;
+         const json annotations = json::parse(r.output);
+         EXPECT_EQ(annotations.size(), 5u);
+         for (const auto& [id, a] : annotations.items()) {
+           EXPECT_EQ(a["stored"], a["expected"]) << id;
+           EXPECT_EQ(a["stored"].size(), run.mechanisms["image_tokens"].get<std::size_t>()) << id;
+         }
        }},
       // Logit lens: the answer cannot rank first before the induction head's
       // layer has written it, and does right after it, on every input.
