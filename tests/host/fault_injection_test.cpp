@@ -69,8 +69,13 @@ TEST_F(FaultInjection, KilledRunsResumeToTheUninterruptedResult) {
                     " >/dev/null 2>&1 & pid=$!; sleep " + std::to_string(delay) + "; kill -9 $pid 2>/dev/null; wait $pid)");
     int attempts = 0;
     while (!fs::exists(out_) && attempts++ < 3) {
-      r = run(fs::exists(out_ + ".partial"));
-      EXPECT_EQ(r.exit_code, 0) << "after a kill at " << delay << " s: " << r.output;
+      const bool resume = fs::exists(out_ + ".partial");
+      r = run(resume);
+      // Killed while HDF5 was writing, the `.partial` may not read back: the
+      // first --resume then removes it (saying so) and a plain run follows.
+      if (r.exit_code != 0)
+        EXPECT_TRUE(resume && r.output.find("the file was removed, run again without --resume") != std::string::npos)
+            << "after a kill at " << delay << " s: " << r.output;
     }
     ASSERT_TRUE(fs::exists(out_));
     EXPECT_FALSE(fs::exists(out_ + ".partial"));

@@ -114,6 +114,19 @@ TEST_F(ResumeIdentity, AppendedRunKilledBeforeItsRenameIsMovedIntoPlace) {
   EXPECT_TRUE(a.contains("/runs/run_0001/analyses/good/values"));
 }
 
+TEST_F(ResumeIdentity, UnreadablePartialIsRemovedByResume) {
+  // Killed while HDF5 was writing: the `.partial` ends mid-structure. Every
+  // --resume used to fail the same way; now the first removes it, saying so.
+  interrupted_run();
+  const std::string partial = read_file(out_ + ".partial");
+  write_file(out_ + ".partial", partial.substr(0, partial.size() / 3));
+  const std::string msg = error_message([&] { run_in_process(recipe_, out_, log_, {}, true); });
+  EXPECT_NE(msg.find("nothing to resume"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the file was removed, run again without --resume"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(out_ + ".partial"));
+  EXPECT_EQ(run_in_process(recipe_, out_, log_).run_name, "run_0001");
+}
+
 TEST_F(ResumeIdentity, PartialWithNothingNewIsNotResumed) {
   // Killed right after copying the archive, before the new run was created:
   // the `.partial` holds only runs the archive has. Nothing to resume.

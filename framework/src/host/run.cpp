@@ -1,7 +1,11 @@
 #include "host/run.hpp"
 
 #include <ATen/Parallel.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -68,6 +72,30 @@ std::string partial_fate(const std::string& archive) {
          "' is untouched)";
 }
 
+// True while another process holds the HDF5 file lock (a run writing it).
+bool in_use(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool locked = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return locked;
+}
+
+// --resume on a `.partial` that cannot be read back (killed while HDF5 was
+// writing it) or holds no run to continue would fail the same way on every
+// attempt: remove it and say so, so that the next plain run starts afresh.
+// A file another run is writing right now is left alone.
+void remove_unresumable_partial(const std::string& archive) {
+  const std::string partial = archive + store::kPartialSuffix;
+  std::error_code ec;
+  if (!fs::exists(partial, ec) || in_use(partial)) return;
+  std::string problem;
+  if (store::resumable_run_reads_back(archive, &problem)) return;
+  fs::remove(partial, ec);
+  fail(partial, "nothing to resume: " + problem + (ec ? "; delete the file by hand" : "; the file was removed") +
+                    ", run again without --resume (the archive '" + archive + "' is intact)");
+}
+
 }  // namespace
 
 std::string archive_path(const recipe::Recipe& recipe, const std::string& out) {
@@ -122,8 +150,10 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   log.info("clean forward of every input finite in " + fixed(check_seconds, 3) + " s");
 
   // 4. The archive: nothing touches it before this point.
-  if (options.resume)
+  if (options.resume) {
+    remove_unresumable_partial(env.archive);
     check_resume_matches(env.archive, resolved_recipe_toml(recipe, analyses, env.archive), inputs, model->identity());
+  }
   std::unique_ptr<store::RunWriter> run = store::open_run(env.archive, options.resume);
   try {
     log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + env.archive);

@@ -136,7 +136,7 @@ bool resumable_run_reads_back(const std::string& archive_path, std::string* prob
     h5::quiet();
     const auto record = read_resumable_run(archive_path, {}, {});
     if (!record) {
-      walk.problem = walk.file + ": no resumable run";
+      walk.problem = "it holds no unfinished run";
     } else {
       walk.root = std::string(kRunsGroup) + "/" + record->run.name;
       h5::Id file = open_read_only(walk.file);
