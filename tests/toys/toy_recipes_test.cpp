@@ -252,12 +252,12 @@ TEST(ToyRecipeTable, CoversEveryShippedToyRecipe) {
     // tiny_bert_sensitivity.toml runs a random tiny BERT written by tools/demo.sh:
     // no planted mechanism to check.
     if (name == "tiny_bert_sensitivity.toml" || listed.count(name)) continue;
-    // Else a dedicated test under tests/toys must run it (kCheckedElsewhere
-    // names it where known; any tests/toys/*.cpp naming the recipe counts).
+    // Else a dedicated test must run it (kCheckedElsewhere names it where
+    // known; any tests/**/*.cpp naming the recipe counts).
     std::vector<fs::path> tests;
     const auto elsewhere = kCheckedElsewhere.find(name);
     if (elsewhere != kCheckedElsewhere.end()) tests.push_back(fs::path(MECHLENS_SOURCE_DIR) / elsewhere->second);
-    for (const auto& file : fs::directory_iterator(fs::path(MECHLENS_SOURCE_DIR) / "tests" / "toys"))
+    for (const auto& file : fs::recursive_directory_iterator(fs::path(MECHLENS_SOURCE_DIR) / "tests"))
       if (file.path().extension() == ".cpp" && file.path().filename() != "toy_recipes_test.cpp") tests.push_back(file.path());
     bool run_somewhere = false;
     for (const auto& path : tests) {
@@ -265,7 +265,7 @@ TEST(ToyRecipeTable, CoversEveryShippedToyRecipe) {
       const std::string text((std::istreambuf_iterator<char>(test)), {});
       run_somewhere = run_somewhere || text.find(name) != std::string::npos;
     }
-    EXPECT_TRUE(run_somewhere) << name << " has no row in toy_recipes() and no test under tests/toys runs it";
+    EXPECT_TRUE(run_somewhere) << name << " has no row in toy_recipes() and no test under tests/ runs it";
   }
 }
 
