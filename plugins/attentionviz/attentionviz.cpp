@@ -26,6 +26,7 @@
 #include "normalise.hpp"
 #include "pairs.hpp"
 #include "projection.hpp"
+#include "report.hpp"
 #include "tables.hpp"
 
 namespace {
@@ -100,6 +101,9 @@ class AttentionViz : public Analysis {
                                    "point when there are at most 40 tokens, none otherwise"),
             }};
   }
+
+  // Its section of `mechlens report`, from the archive alone (report.cpp).
+  static void report(const GroupView& group, ReportPage& page) { attentionviz::report_section(group, page); }
 
   void run(RunContext& ctx) override {
     const Geometry g = ctx.model.geometry();

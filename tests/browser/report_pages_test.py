@@ -238,6 +238,24 @@ def number_in(text):
     return float(m.group(1)) if m else None
 
 
+def same_as_files(html, figures):
+    """The page's figures against the PNG files the run wrote (<stem>_figures/<run>/<analysis>/<name>.png):
+    the plugins' report functions redraw them from the archive, byte for byte (generic sections are not compared). Returns (identical, different)."""
+    import base64
+    text = open(html, encoding="utf-8").read()
+    same, different = 0, []
+    for section in re.finditer(r'<section class="ml-section ml-analysis" id="(run_\d+)--([^"]+)" data-analysis="[^"]*" data-drawn-by="plugin"(.*?)</section>', text, re.S):
+        run, analysis, body = section.groups()
+        for m in re.finditer(r'data-name="([^"]*)".*?base64,([A-Za-z0-9+/=]*)', body, re.S):
+            path = os.path.join(figures, run, analysis, m.group(1) + ".png")
+            if os.path.exists(path):
+                if open(path, "rb").read() == base64.b64decode(m.group(2)):
+                    same += 1
+                else:
+                    different.append(path)
+    return same, different
+
+
 def latest_run(archive):
     with h5py.File(archive, "r") as f:
         return sorted(f["runs"])[-1]
@@ -335,8 +353,13 @@ def main():
         html = os.path.join(work, stem + ".html")
         check(f"report: {html}" in run.stdout, f"{recipe}: run --report did not print the page path: {run.stdout}")
         pages.append((stem, archive, html))
-        print(f"  ran {recipe} in {time.time() - t:.1f} s, page {os.path.getsize(html) // 1024} KiB")
+        same, different = same_as_files(html, os.path.join(work, stem + "_figures"))
+        check(not different, f"{recipe}: page figures differ from the run's files: {different[:3]}")
+        print(f"  ran {recipe} in {time.time() - t:.1f} s, page {os.path.getsize(html) // 1024} KiB, "
+              f"{same} figures byte-identical to the run's PNG files")
     print(f"recipes and pages: {time.time() - t0:.1f} s")
+    check(sum(same_as_files(h, os.path.join(work, st + "_figures"))[0] for st, _, h in pages) >= 20,
+          "fewer than 20 page figures could be matched with the run's PNG files")
 
     # Damaged copies: a dataset a plugin's report needs, and a whole group of the run.
     damaged = []

@@ -62,10 +62,12 @@ void text_block(HtmlSection& s, const std::string& summary, const std::string& t
         escape_html(text) + "</pre></details>\n");
 }
 
+// `drawn_by`: "plugin" (its report function) or "generic" (the host's view), for readers and tests.
 std::string section_start(const std::string& anchor, const std::string& kind, const std::string& title,
-                          const std::string& analysis = "") {
+                          const std::string& analysis = "", const std::string& drawn_by = "") {
   std::string out = "<section class=\"ml-section ml-" + kind + "\" id=\"" + escape_html(anchor) + "\"";
   if (!analysis.empty()) out += " data-analysis=\"" + escape_html(analysis) + "\"";
+  if (!drawn_by.empty()) out += " data-drawn-by=\"" + drawn_by + "\"";
   return out + "><h3>" + escape_html(title) + "</h3>\n";
 }
 
@@ -193,6 +195,7 @@ std::string analysis_section(const GroupView& run, const std::string& run_name, 
   const std::string anchor = run_name + "--" + name;
   toc.emplace_back(anchor, name);
   HtmlSection s;
+  std::string drawn_by = "generic";
   const std::string path = "analyses/" + name;
   if (!run.has_group(path)) {
     s.note("the run lists analysis '" + name + "' but the archive has no group " + path);
@@ -222,6 +225,7 @@ std::string analysis_section(const GroupView& run, const std::string& run_name, 
       try {
         report(*g, s);
         drawn = true;
+        drawn_by = "plugin";
       } catch (const std::exception& e) {
         s.note("the " + plugin_name + " section could not be drawn completely: " + e.what() +
                " — the archive's datasets follow");
@@ -240,7 +244,7 @@ std::string analysis_section(const GroupView& run, const std::string& run_name, 
   ++counts.sections;
   counts.figures += s.figure_count();
   counts.notes += s.note_count();
-  return section_start(anchor, "analysis", name, name) + s.html() + "</section>\n";
+  return section_start(anchor, "analysis", name, name, drawn_by) + s.html() + "</section>\n";
 }
 
 std::string run_part(const GroupView& runs, const std::string& run_name, const PluginHost& plugins, Counts& counts,
