@@ -16,6 +16,7 @@
 #include <stb/stb_image_write.h>
 
 #include "models/registry.hpp"
+#include "archive_dump.hpp"
 #include "subprocess.hpp"
 #include "tiny_bert.hpp"
 #include "tiny_llava_onevision.hpp"
@@ -25,6 +26,7 @@
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
 using mechlens::testing::shell_quote;
+using mechlens::testing::dump_group;
 using nlohmann::json;
 
 namespace {
@@ -53,14 +55,6 @@ class Seed003Plugins : public ::testing::Test {
     const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/check_seed003_archive.py";
     const auto r = run_command("/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) + " " +
                                shell_quote(checkpoint) + " " + adapter);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return json::parse(r.output);
-  }
-
-  static json dump(const fs::path& archive, const std::string& group) {
-    const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/dump_group.py";
-    const auto r = run_command("/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) + " " +
-                               shell_quote(group));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return json::parse(r.output);
   }
@@ -121,7 +115,7 @@ name = "split"
 )");
   expect_reference_agrees(check_against_reference(archive, (dir_ / "tiny-qwen2").string(), "qwen2"), 2);
 
-  const json lens = dump(archive, "runs/run_0001/analyses/lens");
+  const json lens = dump_group(archive, "runs/run_0001/analyses/lens");
   EXPECT_EQ(lens["topk_token"]["dims"], json({"input", "layer_entry", "pos", "k"}));
   EXPECT_EQ(lens["target_source"]["values"], json({"expected", "model"}));
   EXPECT_EQ(lens["layer_entry"]["values"], json({0, 1, 2}));  // 2 layers: entering 0, 1, and after the last
@@ -180,7 +174,7 @@ query = ["answer"]
     EXPECT_LT(c[k + "_kl_from_final"].get<double>(), 1e-4) << k;
   }
   EXPECT_LT(c["last_entry_vs_logits"].get<double>(), 1e-4);
-  const json split = dump(archive, "runs/run_0001/analyses/split");
+  const json split = dump_group(archive, "runs/run_0001/analyses/split");
   EXPECT_EQ(split["mass"]["dims"], json({"input", "layer", "head", "modality"}));
   EXPECT_EQ(split["modality"]["values"], json({"text", "image", "special"}));
   // BERT: no image; [CLS]/[SEP] are special and take a share.
@@ -244,7 +238,7 @@ name = "split"
   EXPECT_EQ(separators[0], 0);
   EXPECT_EQ(separators[1], shape[1].first);  // one newline per row of the high-res grid
   for (const auto& [crop, rc] : shape) {
-    const json grid = dump(archive, "runs/run_0001/analyses/lens/grids/red/crop_" + std::to_string(crop));
+    const json grid = dump_group(archive, "runs/run_0001/analyses/lens/grids/red/crop_" + std::to_string(crop));
     EXPECT_EQ(grid["top1_id"]["shape"], json({n_layers + 1, rc.first, rc.second})) << crop;
     EXPECT_EQ(grid["top1_token"]["dims"], json({"layer_entry", "row", "col"}));
     const auto& position = grid["position"]["values"];
@@ -262,7 +256,7 @@ name = "split"
     }
   }
 
-  const json split = dump(archive, "runs/run_0001/analyses/split");
+  const json split = dump_group(archive, "runs/run_0001/analyses/split");
   const auto& mass = split["mass"]["values"];
   const auto& part = split["image_part_mass"]["values"];
   for (std::size_t cell = 0; cell + 2 < mass.size(); cell += 3) {

@@ -10,25 +10,19 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "archive_dump.hpp"
 #include "subprocess.hpp"
 #include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
 using mechlens::testing::shell_quote;
+using mechlens::testing::dump_group;
 using nlohmann::json;
 
 namespace {
 
 const std::string kToy = std::string(MECHLENS_SOURCE_DIR) + "/experiments/toy";
-
-json dump(const fs::path& archive, const std::string& group) {
-  const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/dump_group.py";
-  const auto r = run_command("/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) + " " +
-                             shell_quote(group));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return json::parse(r.output);
-}
 
 std::vector<double> ranks(const std::vector<double>& v) {
   std::vector<std::size_t> order(v.size());
@@ -67,8 +61,8 @@ TEST(HeadAttributionToy, EstimateFindsTheInductionHeadAndRanksHeadsLikeTheExactS
                              shell_quote(kToy + "/induction_head_attribution.toml") + " --out " +
                              shell_quote(archive.string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const json exact = dump(archive, "runs/run_0001/analyses/exact");
-  const json estimate = dump(archive, "runs/run_0001/analyses/attribution");
+  const json exact = dump_group(archive, "runs/run_0001/analyses/exact");
+  const json estimate = dump_group(archive, "runs/run_0001/analyses/attribution");
   const int n_heads = exact["top1_prob_change"]["shape"][2];
   EXPECT_EQ(estimate["@attrs"]["largest_layer"], planted["layer"]);
   EXPECT_EQ(estimate["@attrs"]["largest_head"], planted["head"]);

@@ -10,12 +10,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "archive_dump.hpp"
 #include "subprocess.hpp"
 #include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
 using mechlens::testing::shell_quote;
+using mechlens::testing::dump_group;
 using nlohmann::json;
 
 namespace {
@@ -39,14 +41,6 @@ fs::path run_recipe(const std::string& recipe) {
   return archive;
 }
 
-json dump(const fs::path& archive, const std::string& group) {
-  const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/dump_group.py";
-  const auto r = run_command("/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) + " " +
-                             shell_quote(group));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return json::parse(r.output);
-}
-
 class Seed003Toys : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -62,7 +56,7 @@ TEST_F(Seed003Toys, InductionLensRanksTheInducedTokenFirstOnlyAfterTheInductionL
   const int induction_layer = planted["layer"].get<int>();
   const fs::path archive = run_recipe("induction_logit_lens.toml");
   for (const char* name : {"lens", "lens_raw"}) {
-    const json lens = dump(archive, std::string("runs/run_0001/analyses/") + name);
+    const json lens = dump_group(archive, std::string("runs/run_0001/analyses/") + name);
     const auto& shape = lens["target_rank"]["shape"];  // [input, layer_entry, pos]
     const int inputs = shape[0], entries = shape[1], width = shape[2];
     ASSERT_EQ(inputs, 4);
@@ -119,7 +113,7 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
 // heads must come in the same order.
 TEST_F(ShapesSeed003, HeadSplitReproducesTheTrainersImageAttention) {
   const json heads = read_json(kToy + "/models/shapes_vlm/mechanisms.json")["held_out"]["colour_heads"];
-  const json split = dump(*archive_, "runs/run_0001/analyses/head_modality_split");
+  const json split = dump_group(*archive_, "runs/run_0001/analyses/head_modality_split");
   const auto& shape = split["mass"]["shape"];  // [input, layer, head, modality]
   const int inputs = shape[0], layers = shape[1], n_heads = shape[2];
   ASSERT_EQ(inputs, 40);
@@ -155,8 +149,8 @@ TEST_F(ShapesSeed003, HeadSplitReproducesTheTrainersImageAttention) {
 // the embeddings it does not. The object-vs-background rates are reported.
 TEST_F(ShapesSeed003, VisualLensNamesTheImagesColourAfterTheLastLayer) {
   const json annotations = read_json(kToy + "/data/shapes/annotations.json");
-  const json lens = dump(*archive_, "runs/run_0001/analyses/lens_visual");
-  const json grids = dump(*archive_, "runs/run_0001/analyses/lens_visual/grids");
+  const json lens = dump_group(*archive_, "runs/run_0001/analyses/lens_visual");
+  const json grids = dump_group(*archive_, "runs/run_0001/analyses/lens_visual/grids");
   std::vector<std::string> colours;
   for (const auto& t : lens["tracked"]["values"]) colours.push_back(t.get<std::string>().substr(1));  // " red" → red
   // hits[entry][object?], cells[object?]

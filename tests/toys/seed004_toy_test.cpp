@@ -16,12 +16,14 @@
 #include <set>
 #include <tuple>
 
+#include "archive_dump.hpp"
 #include "subprocess.hpp"
 #include "python_requirement.hpp"
 
 namespace fs = std::filesystem;
 using mechlens::testing::run_command;
 using mechlens::testing::shell_quote;
+using mechlens::testing::dump_group;
 using nlohmann::json;
 
 namespace {
@@ -34,14 +36,6 @@ json read_json(const std::string& path) {
 }
 
 fs::path scratch() { return fs::temp_directory_path() / ("mechlens-toy-seed004-" + std::to_string(::getpid())); }
-
-json dump(const fs::path& archive, const std::string& group) {
-  const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/dump_group.py";
-  const auto r = run_command("/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) + " " +
-                             shell_quote(group));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return json::parse(r.output);
-}
 
 class ShapesSeed004 : public ::testing::Test {
  protected:
@@ -83,7 +77,7 @@ double value_of(const json& group, const std::string& name, const std::vector<st
 
 TEST_F(ShapesSeed004, ObjectFlagsFromTheBoxesAreTheTrainersObjectPatches) {
   const json annotations = read_json(kToy + "/data/shapes/annotations.json");
-  const json inputs = dump(*archive_, "runs/run_0001/inputs/by_id/shapes");
+  const json inputs = dump_group(*archive_, "runs/run_0001/inputs/by_id/shapes");
   int images = 0;
   for (const auto& image : annotations["images"]) {
     const std::string stem = fs::path(image["file"].get<std::string>()).stem().string();
@@ -102,7 +96,7 @@ TEST_F(ShapesSeed004, ObjectFlagsFromTheBoxesAreTheTrainersObjectPatches) {
 
 TEST_F(ShapesSeed004, AblatingTheObjectTokensDropsColourAccuracyToNearChanceAndRandomTokensDoNot) {
   const json colour = read_json(kToy + "/models/shapes_vlm/mechanisms.json")["held_out"]["colour"];
-  const json a = dump(*archive_, "runs/run_0001/analyses/visual_token_ablation");
+  const json a = dump_group(*archive_, "runs/run_0001/analyses/visual_token_ablation");
   ASSERT_EQ(a["correct"]["shape"][0], 40);
   const double clean = a["@attrs"]["clean_accuracy"].get<double>();
   const double object = value_of(a, "accuracy", {}, "object", "set");
@@ -131,7 +125,7 @@ TEST_F(ShapesSeed004, KnockingOutObjectToLastInTheObjectHeadsLayerHurtsFarMoreTh
   double lowest = 2;
   for (const auto& h : heads)
     if (h["accuracy_when_zeroed"].get<double>() < lowest) lowest = h["accuracy_when_zeroed"], reader_layer = h["layer"];
-  const json k = dump(*archive_, "runs/run_0001/analyses/knockout_windows");
+  const json k = dump_group(*archive_, "runs/run_0001/analyses/knockout_windows");
   const auto& windows = k["window"]["values"];
   const auto& edges = k["edge_set"]["values"];
   const int E = static_cast<int>(edges.size());
@@ -161,8 +155,8 @@ TEST_F(ShapesSeed004, BatchedRowsEqualOneRowAtATime) {
                              " --set analysis.visual_token_ablation.batch_rows=1 --set analysis.knockout_windows.batch_rows=1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* analysis : {"visual_token_ablation", "knockout_windows"}) {
-    const json batched = dump(*archive_, std::string("runs/run_0001/analyses/") + analysis);
-    const json one = dump(single, std::string("runs/run_0001/analyses/") + analysis);
+    const json batched = dump_group(*archive_, std::string("runs/run_0001/analyses/") + analysis);
+    const json one = dump_group(single, std::string("runs/run_0001/analyses/") + analysis);
     for (const char* name : {"top_prob_change", "correct"}) {
       const auto& a = batched[name]["values"];
       const auto& b = one[name]["values"];
