@@ -256,6 +256,26 @@ def same_as_files(html, figures):
     return same, different
 
 
+def check_pan_zoom(page, name):
+    """The first scatter plot on the page zooms on the wheel and pans on a drag."""
+    box = page.eval("""(function () {
+      var f = document.querySelector('.ml-pan'); if (!f) return null;
+      f.scrollIntoView({block: 'center'}); var r = f.getBoundingClientRect();
+      return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()""")
+    if box is None:
+        return False
+    page.send("Input.dispatchMouseEvent", {"type": "mouseWheel", "x": box["x"], "y": box["y"], "deltaX": 0, "deltaY": -120})
+    zoomed = page.eval("document.querySelector('.ml-pan img').style.transform")
+    check("scale(1.2)" in (zoomed or ""), f"{name}: wheel over a scatter plot did not zoom ({zoomed!r})")
+    page.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1})
+    page.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box["x"] + 40, "y": box["y"] + 10, "button": "left"})
+    page.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": box["x"] + 40, "y": box["y"] + 10, "button": "left", "clickCount": 1})
+    panned = page.eval("document.querySelector('.ml-pan img').style.transform")
+    check(panned != zoomed and "scale(1.2)" in (panned or ""), f"{name}: dragging a scatter plot did not pan ({panned!r})")
+    print(f"  {name}: scatter zoom -> {zoomed}, drag -> {panned}")
+    return True
+
+
 def latest_run(archive):
     with h5py.File(archive, "r") as f:
         return sorted(f["runs"])[-1]
@@ -392,9 +412,12 @@ def main():
         try:
             page = Page(browser)
             print(f"chromium up in {time.time() - t:.1f} s")
+            scatters = 0
             for stem, archive, html in pages:
                 sections = check_page(page, html, archive, stem, artefacts)
                 check_hover(page, archive, stem, sections)
+                scatters += check_pan_zoom(page, stem)
+            check(scatters >= 1, "no page with a scatter plot to pan and zoom")
             for stem, archive, html, deleted in damaged:
                 sections = check_page(page, html, archive, stem, artefacts, deleted)
                 text = page.eval("document.body.innerText")
