@@ -13,6 +13,7 @@
 #include "models/registry.hpp"
 #include "recipe/recipe.hpp"
 #include "subprocess.hpp"
+#include "python_requirement.hpp"
 
 namespace {
 
@@ -37,7 +38,7 @@ nlohmann::json read_archive(const std::string& path) {
 class RunRecipe : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_python_module("h5py")) GTEST_SKIP() << "h5py missing";
+    MECHLENS_REQUIRE_PYTHON("h5py");
     recipe_path_ = write_good_recipe(dir_);
     out_ = dir_ / "out.h5";
   }
