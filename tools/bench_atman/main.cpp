@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     const double weights_mib = static_cast<double>(weight_bytes(dir)) / (1024.0 * 1024.0);
     std::cout << "checkpoint " << dir << " (" << shape << ", " << dtype << ", weights " << weights_mib << " MiB): " << T
               << " tokens, " << layout.tokens() << " image tokens; explaining " << R << " of " << all_rows
-              << ", max_batch " << max_batch << ", " << at::get_num_threads() << " threads\n";
+              << ", max_batch " << max_batch << ", " << at::get_num_threads() << " threads" << std::endl;
 
     at::NoGradGuard no_grad;
     const at::Tensor last = at::tensor(std::vector<std::int64_t>{T - 1}, at::kLong);
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
       t0 = std::chrono::steady_clock::now();
       const at::Tensor wide = model->forward_from(0, embeds.expand({B, T, embeds.size(2)}).contiguous(), batch, nullptr, last);
       std::cout << "plain forward: batch 1 " << forward_s << " s, batch " << B << " " << seconds_since(t0)
-                << " s (vision + embed " << embed_s << " s); peak RSS after it " << peak_rss_mib() << " MiB\n";
+                << " s (vision + embed " << embed_s << " s); peak RSS after it " << peak_rss_mib() << " MiB" << std::endl;
     }
     const double plain_peak = peak_rss_mib();
 
