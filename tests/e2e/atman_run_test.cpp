@@ -9,11 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "archive_dump.hpp"
 #include "python_requirement.hpp"
 #include "subprocess.hpp"
 #include "tiny_bert.hpp"
 
 namespace fs = std::filesystem;
+using mechlens::testing::dump_group;
 using mechlens::testing::run_command;
 using mechlens::testing::shell_quote;
 using nlohmann::json;
@@ -40,18 +42,11 @@ class AtManRun : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return archive;
   }
-  static json dump(const fs::path& archive, const std::string& group) {
-    const auto script = std::string(MECHLENS_SOURCE_DIR) + "/tests/e2e/dump_group.py";
-    const auto r = run_command("/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(archive.string()) + " " +
-                               shell_quote(group));
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return json::parse(r.output);
-  }
   fs::path dir_;
 };
 
 TEST_F(AtManRun, ToyInductionRecipeSinglesOutTheCopiedFromToken) {
-  const json a = dump(run(kToys / "induction_atman.toml"), "runs/run_0001/analyses/atman");
+  const json a = dump_group(run(kToys / "induction_atman.toml"), "runs/run_0001/analyses/atman");
   const auto shape = a["relevance"]["shape"].get<std::vector<int>>();
   ASSERT_EQ(shape, (std::vector<int>{3, 20}));  // 19 prompt tokens + the teacher-forced answer
   EXPECT_EQ(a["relevance"]["dims"], json({"input", "pos"}));
@@ -81,12 +76,12 @@ TEST_F(AtManRun, ToyInductionRecipeSinglesOutTheCopiedFromToken) {
 
 TEST_F(AtManRun, ToyShapesRecipeStoresGridsPerCropAndDrawsThem) {
   const fs::path archive = run(kToys / "shapes_vlm_atman.toml");
-  const json a = dump(archive, "runs/run_0001/analyses/atman");
+  const json a = dump_group(archive, "runs/run_0001/analyses/atman");
   EXPECT_EQ(a["target_source"]["values"], json({"expected", "model"}));
   EXPECT_EQ(a["target_token"]["values"][1], "Ġred");  // shape_001 is red: the model's own answer
   // shape_001's red circle sits on rows 2-4, cols 2-4 (annotations.json): those
   // cells outweigh the rest of the base grid.
-  const json grid = dump(archive, "runs/run_0001/analyses/atman/grids/shape_001/crop_0");
+  const json grid = dump_group(archive, "runs/run_0001/analyses/atman/grids/shape_001/crop_0");
   ASSERT_EQ(grid["relevance"]["shape"], json({6, 6}));
   double on = 0, off = 0;
   int n_on = 0, n_off = 0;
@@ -99,7 +94,7 @@ TEST_F(AtManRun, ToyShapesRecipeStoresGridsPerCropAndDrawsThem) {
     }
   EXPECT_GT(on / n_on, 10.0 * (off / n_off));
   // Text tokens are not explained with explain = "image".
-  const json tile = dump(archive, "runs/run_0001/analyses/atman/grids/green_circle_right/crop_1");
+  const json tile = dump_group(archive, "runs/run_0001/analyses/atman/grids/green_circle_right/crop_1");
   EXPECT_EQ(tile["relevance"]["shape"], json({6, 6}));
   for (const char* f : {"image_shape_001_crop0.png", "image_shape_001_crop1.png", "tokens_shape_001.png"})
     EXPECT_TRUE(fs::exists(dir_ / "out_figures" / "run_0001" / "atman" / f)) << f;
@@ -130,7 +125,7 @@ plugin = "atman"
 aggregate = "squared_sum"
 max_batch = 3
 )";
-  const json a = dump(run(dir_ / "recipe.toml"), "runs/run_0001/analyses/atman");
+  const json a = dump_group(run(dir_ / "recipe.toml"), "runs/run_0001/analyses/atman");
   EXPECT_EQ(a["target_source"]["values"], json({"expected", "model"}));
   const auto T = a["relevance"]["shape"][1].get<int>();
   int explained = 0, positive = 0;
