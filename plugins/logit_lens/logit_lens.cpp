@@ -182,7 +182,8 @@ class LogitLens : public Analysis {
     at::Tensor topk_id = at::full({N, E, P, k}, -1, at::kLong);
     at::Tensor topk_prob = at::full({N, E, P, k}, NAN, f64);
     at::Tensor rank = at::full({N, E, P}, -1, at::kLong);
-    std::vector<at::Tensor> per_pos(5);
+    // target_prob, target_logit, kl_from_final, entropy: [input, layer_entry, pos] each.
+    std::vector<at::Tensor> per_pos(4);
     for (auto& t : per_pos) t = at::full({N, E, P}, NAN, f64);
     at::Tensor tracked_prob = at::full({N, E, P, T}, NAN, f64);
     std::vector<std::string> token(static_cast<std::size_t>(N * P)), modality(token.size());
@@ -198,7 +199,7 @@ class LogitLens : public Analysis {
       topk_prob[i].narrow(1, 0, n).copy_(l.topk_prob);
       rank[i].narrow(1, 0, n).copy_(l.target_rank);
       const at::Tensor values[] = {l.target_prob, l.target_logit, l.kl_from_final, l.entropy};
-      for (int v = 0; v < 4; ++v) per_pos[v][i].narrow(1, 0, n).copy_(values[v]);
+      for (std::size_t v = 0; v < per_pos.size(); ++v) per_pos[v][i].narrow(1, 0, n).copy_(values[v]);
       tracked_prob[i].narrow(1, 0, n).copy_(l.tracked_prob);
       for (std::int64_t p = 0; p < n; ++p) {
         const auto at = static_cast<std::size_t>(l.positions[p]);
