@@ -31,6 +31,12 @@ std::vector<std::string> Checkpoint::names() const {
   return out;
 }
 
+std::vector<std::string> Checkpoint::file_paths() const {
+  std::vector<std::string> out;
+  for (const auto& file : files_) out.push_back(file.path());
+  return out;
+}
+
 void Checkpoint::missing(const std::string& name) const {
   std::string what = "missing (checkpoint has " + std::to_string(index_.size()) + " tensors";
   if (auto near = closest_name(name, names())) what += "; did you mean '" + *near + "'?";

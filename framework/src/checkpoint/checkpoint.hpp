@@ -35,6 +35,8 @@ class Checkpoint {
   const Config& config() const { return config_; }
   bool has(const std::string& name) const;
   std::vector<std::string> names() const;
+  // The weight files, as opened (paths), in order.
+  std::vector<std::string> file_paths() const;
   const TensorView& view(const std::string& name) const;  // error names tensor and directory
 
   // The tensor as `options` (dtype/device; no dtype = as stored). When the
