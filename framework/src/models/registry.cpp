@@ -9,15 +9,13 @@
 namespace mechlens::models {
 namespace {
 
-// Function-local so that static registration from other translation units
-// never sees an unconstructed map.
-struct Registered {
-  Loader loader;
-  std::string summary;
-};
-
-std::map<std::string, Registered>& loaders() {
-  static std::map<std::string, Registered> table;
+// The list from adapters.cpp, plus anything registered at run time.
+std::map<std::string, AdapterEntry>& loaders() {
+  static std::map<std::string, AdapterEntry> table = [] {
+    std::map<std::string, AdapterEntry> t;
+    for (const auto& entry : builtin_adapters()) t[entry.name] = entry;
+    return t;
+  }();
   return table;
 }
 
@@ -27,10 +25,18 @@ std::string known() {
   return list.empty() ? "none" : list;
 }
 
+bool serves(const AdapterEntry& entry, const std::string& model_type) {
+  if (entry.model_types.empty()) return entry.name == model_type;
+  for (const auto& t : entry.model_types)
+    if (t == model_type) return true;
+  return false;
+}
+
 }  // namespace
 
-bool register_adapter(const std::string& name, Loader loader, std::string summary) {
-  loaders()[name] = {std::move(loader), std::move(summary)};
+bool register_adapter(const std::string& name, Loader loader, std::string summary,
+                      std::vector<std::string> model_types) {
+  loaders()[name] = {name, std::move(loader), std::move(summary), std::move(model_types)};
   return true;
 }
 
@@ -58,7 +64,8 @@ std::string detect_adapter(const std::string& path) {
   if (!std::filesystem::exists(file)) fail(file, "missing: not a Hugging Face checkpoint directory");
   const auto config = checkpoint::Config::load(file);
   const auto model_type = config.get<std::string>("model_type");
-  if (loaders().count(model_type)) return model_type;
+  for (const auto& [name, entry] : loaders())
+    if (serves(entry, model_type)) return name;
   fail(file + ": key 'model_type'", "'" + model_type + "' has no adapter (known: " + known() + ")");
 }
 

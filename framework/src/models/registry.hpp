@@ -1,6 +1,7 @@
 #pragma once
-// Adapters by name ("bert", "llava_onevision", ...). Each adapter registers a
-// loader; the host creates models from the recipe's [model] section.
+// Adapters by name ("bert", "llava_onevision", ...). Every adapter is listed
+// once, explicitly, in models/adapters.cpp (builtin_adapters()); the host
+// creates models from the recipe's [model] section.
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +19,16 @@ struct LoadOptions {
 
 using Loader = std::function<std::unique_ptr<Model>(const LoadOptions&)>;
 
+// One line of the adapter list (models/adapters.cpp).
+struct AdapterEntry {
+  std::string name;                      // the recipe's model.adapter
+  Loader loader;
+  std::string summary;                   // one line: the family and the checkpoints it reads
+  std::vector<std::string> model_types;  // config.json model_type values it serves ({} = {name})
+};
+// The list itself, in adapters.cpp: add a new adapter there.
+const std::vector<AdapterEntry>& builtin_adapters();
+
 struct AdapterInfo {
   std::string name;     // the recipe's model.adapter, and config.json's model_type it serves
   std::string summary;  // one line: the family and the checkpoints it reads
@@ -29,8 +40,8 @@ std::vector<AdapterInfo> adapters();  // sorted by name
 // The adapter for a checkpoint directory, from config.json's model_type
 // ("bert" → "bert", "llava_onevision" → "llava_onevision"); error names the file.
 std::string detect_adapter(const std::string& path);
-// Static registration from an adapter's .cpp:
-//   static const bool registered = mechlens::models::register_adapter("bert", &load_bert, "BERT ...");
-bool register_adapter(const std::string& name, Loader loader, std::string summary = "");
+// An adapter outside the list (tests, experiments); the list is the place for real ones.
+bool register_adapter(const std::string& name, Loader loader, std::string summary = "",
+                      std::vector<std::string> model_types = {});
 
 }  // namespace mechlens::models

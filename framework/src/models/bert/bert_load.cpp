@@ -1,4 +1,4 @@
-// Loading a BERT checkpoint directory and registering the "bert" adapter.
+// Loading a BERT checkpoint directory (listed as "bert" in models/adapters.cpp).
 #include <ATen/ATen.h>
 
 #include <filesystem>
@@ -48,11 +48,5 @@ std::unique_ptr<BertModel> BertModel::load(const LoadOptions& options) {
   model->identity_ = model->ckpt_->identity("hf-bert");
   return model;
 }
-
-namespace {
-std::unique_ptr<Model> load_adapter(const LoadOptions& options) { return BertModel::load(options); }
-const bool registered = register_adapter(
-    "bert", &load_adapter, "BERT (BertForMaskedLM, or a bare BertModel without logits), WordPiece; text with [MASK]");
-}  // namespace
 
 }  // namespace mechlens::models::bert

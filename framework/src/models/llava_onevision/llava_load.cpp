@@ -1,5 +1,5 @@
-// Loading a LLaVA-OneVision checkpoint directory and registering the
-// "llava_onevision" adapter.
+// Loading a LLaVA-OneVision checkpoint directory (listed as
+// "llava_onevision" in models/adapters.cpp).
 #include <ATen/ATen.h>
 
 #include "mechlens/error.hpp"
@@ -48,12 +48,5 @@ std::unique_ptr<LlavaOnevisionModel> LlavaOnevisionModel::load(const LoadOptions
   m->identity_ = ckpt.identity("hf-llava-onevision");
   return m;
 }
-
-namespace {
-std::unique_ptr<Model> load_adapter(const LoadOptions& options) { return LlavaOnevisionModel::load(options); }
-const bool registered = register_adapter(
-    "llava_onevision", &load_adapter,
-    "LLaVA-OneVision (LlavaOnevisionForConditionalGeneration): SigLIP tower, anyres packing, Qwen2 decoder; text and images");
-}  // namespace
 
 }  // namespace mechlens::models::llava_onevision

@@ -67,10 +67,4 @@ at::Tensor Qwen2Model::unembed(const at::Tensor& residual, const HookSet* hooks)
   return decoder_.unembed(residual, hooks);
 }
 
-namespace {
-std::unique_ptr<Model> load_adapter(const LoadOptions& options) { return Qwen2Model::load(options); }
-const bool registered = register_adapter("qwen2", &load_adapter,
-                                         "Qwen2 decoder (Qwen2ForCausalLM), byte-level BPE from tokenizer.json; text only");
-}  // namespace
-
 }  // namespace mechlens::models::qwen2
