@@ -55,6 +55,22 @@ struct HookPoint {
   std::vector<std::string> dims;  // {"batch", "pos", "head", "d_head"}
 };
 
+// Prefix reuse for causal decoders: queries before position `start` never
+// see a later key, so a forward that changes nothing before `start` (AtMan's
+// suppression of key `start`, say) may take the keys and values of positions
+// [0, start) from an earlier forward of the same input and run only positions
+// [start, T).
+struct KeyValueCache {
+  // Per layer, as the scores read them (after rotary): [B, T, KV heads, d_head].
+  // Undefined for layers the recording forward did not run.
+  std::vector<at::Tensor> keys, values;
+};
+struct PrefixReuse {
+  std::int64_t start = 0;                 // first position run: the residual is [B, T - start, d_model]
+  const KeyValueCache* prefix = nullptr;  // keys/values of at least [0, start) (batch 1 or B); needed when start > 0
+  KeyValueCache* record = nullptr;        // when set: filled with every run layer's keys/values over [0, T)
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -94,6 +110,20 @@ class Model {
   at::Tensor forward_from(int layer, at::Tensor residual, const Batch& batch, const HookSet* hooks,
                           const at::Tensor& positions = {}) const;
   at::Tensor forward(const Batch& batch, const HookSet* hooks, const at::Tensor& positions = {}) const;
+
+  // Whether run_blocks_reusing works (causal decoders built on the shared
+  // layers::CausalPass; BERT, bidirectional, cannot).
+  virtual bool reuses_prefix() const { return false; }
+  // run_blocks over positions [reuse.start, T) of `batch` only (T =
+  // batch.ids.size(1)), reading the keys/values of [0, reuse.start) from
+  // reuse.prefix; recording into reuse.record when set (start 0 and a record
+  // = a plain forward that keeps its keys/values). Hooks fire over the run
+  // positions only (their pos axes begin at reuse.start), except that
+  // hook_attn_scores_unmasked, hook_attn_mask, hook_attn_scores and
+  // hook_pattern cover every key [0, T): the raw score rows are whole.
+  // Default: fails (reuses_prefix() is false).
+  virtual at::Tensor run_blocks_reusing(at::Tensor residual, const Batch& batch, int first, int last,
+                                        const HookSet* hooks, const PrefixReuse& reuse) const;
 
   // Weights' dtype and device (for building tensors that meet them).
   virtual at::TensorOptions options() const = 0;

@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "checkpoint/checkpoint.hpp"
+#include "mechlens/error.hpp"
 #include "mechlens/model.hpp"
 #include "models/llava_onevision/llava_config.hpp"
 #include "models/llava_onevision/llava_packing.hpp"
@@ -51,6 +52,14 @@ class LlavaOnevisionModel final : public Model {
   at::Tensor embed(const Batch& batch, const HookSet* hooks) const override;
   at::Tensor run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
                         const HookSet* hooks) const override;
+  // Prefix reuse through the shared decoder (layers::CausalPass): the
+  // residual of the run positions already holds the image features.
+  bool reuses_prefix() const override { return true; }
+  at::Tensor run_blocks_reusing(at::Tensor residual, const Batch& batch, int first, int last, const HookSet* hooks,
+                                const PrefixReuse& reuse) const override {
+    if (!ckpt_) fail("llava_onevision", "run_blocks_reusing: loaded for encoding only (no weights)");
+    return decoder_.run_blocks(std::move(residual), batch.attention_mask, first, last, hooks, &reuse);
+  }
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {
     return decoder_.unembed_unnormalized(residual);

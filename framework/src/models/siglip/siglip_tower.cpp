@@ -72,6 +72,11 @@ std::vector<HookPoint> SiglipTower::hook_points() const {
 
 std::vector<at::Tensor> SiglipTower::hidden_states(const at::Tensor& pixels, const std::vector<int>& indices,
                                                    const HookSet* hooks) const {
+  return hidden_states(pixels, indices, hooks, PatchInputs{});
+}
+
+std::vector<at::Tensor> SiglipTower::hidden_states(const at::Tensor& pixels, const std::vector<int>& indices,
+                                                   const HookSet* hooks, const PatchInputs& patches) const {
   const int last = indices.empty() ? 0 : *std::max_element(indices.begin(), indices.end());
   if (!indices.empty() && (*std::min_element(indices.begin(), indices.end()) < 0 || last > loaded_layers()))
     fail("vision tower", "hidden state index outside [0, " + std::to_string(loaded_layers()) + "]");
@@ -84,9 +89,14 @@ std::vector<at::Tensor> SiglipTower::hidden_states(const at::Tensor& pixels, con
   // each flattened (channel, y, x) like the kernel; patches in row-major order
   // as patch_embeds.flatten(2).transpose(1, 2).
   const at::Tensor x_pix = pixels.to(patch_weight.scalar_type()).narrow(2, 0, G * P).narrow(3, 0, G * P);
-  const at::Tensor patches =
+  const at::Tensor flat =
       x_pix.reshape({N, C, G, P, G, P}).permute({0, 2, 4, 1, 3, 5}).reshape({N, G * G, C * P * P});
-  at::Tensor x = at::linear(patches, patch_weight, patch_bias) + position_embedding;
+  const at::Tensor positions = patches.position_ids.defined() ? at::embedding(position_embedding, patches.position_ids)
+                                                             : position_embedding;
+  at::Tensor x = at::linear(flat, patch_weight, patch_bias) + positions;
+  const at::Tensor mask = patches.key_mask.defined()
+                              ? layers::make_attention_mask(patches.key_mask, G * G, G * G, /*causal=*/false, x.device())
+                              : at::Tensor();
   x = HookScope(hooks, "")("vision.hook_embed", std::move(x));
 
   std::vector<at::Tensor> states(last + 1);
@@ -98,8 +108,8 @@ std::vector<at::Tensor> SiglipTower::hidden_states(const at::Tensor& pixels, con
     x = scope("hook_resid_pre", std::move(x));
     const at::Tensor h = w.layer_norm1(x);
     const auto split = [&](const at::Tensor& t) { return t.view({t.size(0), t.size(1), heads, d_head}); };
-    // Bidirectional, no padding: no mask at all.
-    at::Tensor z = layers::attention(split(w.q_proj(h)), split(w.k_proj(h)), split(w.v_proj(h)), at::Tensor(),
+    // Bidirectional; masked only where NaViT crops have padded patches.
+    at::Tensor z = layers::attention(split(w.q_proj(h)), split(w.k_proj(h)), split(w.v_proj(h)), mask,
                                      scope.sub("attn."));
     at::Tensor attn_out = scope("hook_attn_out", w.out_proj(z.reshape({z.size(0), z.size(1), D})));
     x = x + attn_out;

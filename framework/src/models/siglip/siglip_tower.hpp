@@ -55,6 +55,17 @@ class SiglipTower {
   std::vector<at::Tensor> hidden_states(const at::Tensor& pixels, const std::vector<int>& indices,
                                         const HookSet* hooks) const;
 
+  // NaViT-style crops (Idefics2's and Phi-4-mm's vision_siglip_navit.py): a
+  // crop whose trailing patches are padding gives its real patches position
+  // ids spread over the whole table and keeps the padded ones out of every
+  // attention as keys (they still attend, as queries, to the real ones).
+  struct PatchInputs {
+    at::Tensor position_ids;  // [N, P] int64 rows of position_embedding (undefined: 0 .. P-1)
+    at::Tensor key_mask;      // [N, P] bool, true = a real patch (undefined: all real, no mask)
+  };
+  std::vector<at::Tensor> hidden_states(const at::Tensor& pixels, const std::vector<int>& indices, const HookSet* hooks,
+                                        const PatchInputs& patches) const;
+
  private:
   SiglipConfig config_;
   at::Tensor patch_weight;  // [D, C*P*P] (the conv kernel flattened: a stride-P conv is a matmul over patches)
