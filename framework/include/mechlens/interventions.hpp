@@ -111,12 +111,31 @@ at::Tensor suppression_factors(const at::Tensor& embeds, const std::vector<std::
 // from the cached input embeddings (`embeds`, the residual entering block 0,
 // batch 1) at most max_batch rows per forward. A row whose factors are all 1
 // suppresses nothing: its cross-entropy is the clean one exactly, no forward.
+//
+// Prefix reuse: given `clean_kv` (the keys/values clean_cross_entropy
+// recorded) and a model that reuses_prefix(), rows are ordered by their
+// first suppressed key (the smallest column whose factor != 1: correlated
+// suppression may reach before the explained token) and each chunk runs
+// only the positions from its chunk's smallest such key on, with the clean
+// keys/values before it (queries there cannot see any suppressed key; the
+// score rows stay whole, so the row minimum is the same). Targets read
+// before that key get the clean cross-entropy (`clean_ce` when given).
 at::Tensor suppressed_cross_entropy(const Model& model, const Batch& single, const at::Tensor& embeds,
                                     const at::Tensor& factors, const std::vector<int>& layers,
-                                    const at::Tensor& positions, const at::Tensor& ids, std::int64_t max_batch);
+                                    const at::Tensor& positions, const at::Tensor& ids, std::int64_t max_batch,
+                                    const KeyValueCache* clean_kv = nullptr, const at::Tensor& clean_ce = {});
 
-// The same cross-entropy for the clean forward ([P] float64).
+// The same cross-entropy for the clean forward ([P] float64). `record`: when
+// given and the model reuses_prefix(), filled with the forward's keys/values
+// (for suppressed_cross_entropy's prefix reuse).
 at::Tensor clean_cross_entropy(const Model& model, const Batch& single, const at::Tensor& embeds,
-                               const at::Tensor& positions, const at::Tensor& ids);
+                               const at::Tensor& positions, const at::Tensor& ids, KeyValueCache* record = nullptr);
+
+// Forward-equivalents suppressed_cross_entropy spends on the rows of
+// `factors` ([R, T]) with targets read at `positions`: per forward, rows x
+// run positions / T (rows with every factor 1 cost nothing); `prefix_reuse`
+// as with clean_kv given to a model that reuses prefixes.
+double suppression_forwards(const at::Tensor& factors, const at::Tensor& positions, std::int64_t max_batch,
+                            bool prefix_reuse);
 
 }  // namespace mechlens

@@ -52,6 +52,10 @@ at::Tensor Model::forward_from(int layer, at::Tensor residual, const Batch& batc
   return unembed(gather_positions(out, positions), hooks);
 }
 
+at::Tensor Model::run_blocks_reusing(at::Tensor, const Batch&, int, int, const HookSet*, const PrefixReuse&) const {
+  fail(family(), "this model cannot run part of the positions reusing a prefix's keys and values");
+}
+
 at::Tensor Model::forward(const Batch& batch, const HookSet* hooks, const at::Tensor& positions) const {
   return forward_from(0, embed(batch, hooks), batch, hooks, positions);
 }

@@ -97,45 +97,123 @@ void check_target(const at::Tensor& positions, const at::Tensor& ids, std::int64
     fail("suppressed cross-entropy", "a target position is outside the input's " + std::to_string(T) + " tokens");
 }
 
+// One forward of the plan: these rows of `factors`, run from position `start`.
+struct Chunk {
+  std::vector<std::int64_t> rows;
+  std::int64_t start = 0;
+};
+
+// Rows with anything suppressed, max_batch per chunk. With prefix reuse the
+// rows are ordered by their first suppressed key (ties keep their order) and
+// each chunk starts at its smallest one.
+std::vector<Chunk> plan(const at::Tensor& factors, std::int64_t max_batch, bool prefix_reuse) {
+  if (max_batch < 1) fail("suppressed cross-entropy", "max_batch must be at least 1");
+  const at::Tensor edited = (factors.to(at::kFloat).cpu() != 1.0f);
+  const at::Tensor active = edited.any(1);
+  // First edited column per row (argmax of a bool row = its first true).
+  const at::Tensor first = edited.to(at::kInt).argmax(1);
+  std::vector<std::pair<std::int64_t, std::int64_t>> order;  // (first key, row)
+  for (std::int64_t r = 0; r < factors.size(0); ++r)
+    if (active[r].item<bool>()) order.emplace_back(prefix_reuse ? first[r].item<std::int64_t>() : 0, r);
+  if (prefix_reuse)
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Chunk> chunks;
+  for (std::size_t i = 0; i < order.size(); i += static_cast<std::size_t>(max_batch)) {
+    Chunk c;
+    const std::size_t end = std::min(order.size(), i + static_cast<std::size_t>(max_batch));
+    c.start = order[i].first;  // sorted: the chunk's smallest
+    for (std::size_t j = i; j < end; ++j) c.rows.push_back(order[j].second);
+    chunks.push_back(std::move(c));
+  }
+  return chunks;
+}
+
 }  // namespace
 
 at::Tensor clean_cross_entropy(const Model& model, const Batch& single, const at::Tensor& embeds,
-                               const at::Tensor& positions, const at::Tensor& ids) {
+                               const at::Tensor& positions, const at::Tensor& ids, KeyValueCache* record) {
   check_target(positions, ids, single.ids.size(1));
   at::NoGradGuard no_grad;
-  const at::Tensor logits = model.forward_from(0, embeds, single, nullptr, positions.to(at::kLong));
+  at::Tensor logits;
+  if (record && model.reuses_prefix()) {
+    PrefixReuse reuse;
+    reuse.record = record;
+    const at::Tensor out = model.run_blocks_reusing(embeds, single, 0, model.geometry().n_layers, nullptr, reuse);
+    logits = model.unembed(gather_positions(out, positions.to(at::kLong)), nullptr);
+  } else {
+    logits = model.forward_from(0, embeds, single, nullptr, positions.to(at::kLong));
+  }
   return target_cross_entropy(logits, ids)[0];
+}
+
+double suppression_forwards(const at::Tensor& factors, const at::Tensor& positions, std::int64_t max_batch,
+                            bool prefix_reuse) {
+  const auto T = static_cast<double>(factors.size(1));
+  const std::int64_t last_read = positions.to(at::kLong).max().item<std::int64_t>();
+  double total = 0;
+  for (const Chunk& c : plan(factors, max_batch, prefix_reuse)) {
+    if (c.start > last_read) continue;  // no target can see the suppression: no forward
+    total += static_cast<double>(c.rows.size()) * (T - static_cast<double>(c.start)) / T;
+  }
+  return total;
 }
 
 at::Tensor suppressed_cross_entropy(const Model& model, const Batch& single, const at::Tensor& embeds,
                                     const at::Tensor& factors, const std::vector<int>& layers,
-                                    const at::Tensor& positions, const at::Tensor& ids, std::int64_t max_batch) {
+                                    const at::Tensor& positions, const at::Tensor& ids, std::int64_t max_batch,
+                                    const KeyValueCache* clean_kv, const at::Tensor& clean_ce) {
   if (single.ids.size(0) != 1 || embeds.size(0) != 1)
     fail("suppressed cross-entropy", "expects one input (batch 1)");
-  check_target(positions, ids, single.ids.size(1));
-  if (max_batch < 1) fail("suppressed cross-entropy", "max_batch must be at least 1");
-  const std::int64_t R = factors.size(0);
-  at::Tensor out = at::empty({R, positions.numel()}, at::kDouble);
+  const std::int64_t T = single.ids.size(1);
+  check_target(positions, ids, T);
+  if (factors.dim() != 2 || factors.size(1) != T)
+    fail("suppressed cross-entropy", "factors must be [rows, " + std::to_string(T) + "]");
+  const bool reuse = clean_kv != nullptr && model.reuses_prefix();
+  const std::int64_t R = factors.size(0), P = positions.numel();
   const Geometry geometry = model.geometry();
-  const at::Tensor pos = positions.to(at::kLong);
-  // A row that suppresses nothing is the clean forward: its cross-entropy is
-  // the clean one, bit for bit (a batched forward rounds differently).
-  const at::Tensor active = (factors.to(at::kFloat).cpu() != 1.0f).any(1);
-  const at::Tensor rows = active.nonzero().flatten();
-  if (rows.numel() < R) {
-    const at::Tensor clean = clean_cross_entropy(model, single, embeds, positions, ids);
-    out.copy_(clean.unsqueeze(0).expand({R, clean.numel()}));
+  const at::Tensor pos = positions.to(at::kLong).cpu();
+  const std::vector<Chunk> chunks = plan(factors, max_batch, reuse);
+  // Rows that suppress nothing, and targets read before a chunk's first
+  // suppressed key, have the clean cross-entropy, bit for bit (a batched
+  // forward rounds differently).
+  std::int64_t planned = 0;
+  bool needs_clean = false;
+  const std::int64_t first_read = pos.min().item<std::int64_t>();
+  for (const Chunk& c : chunks) {
+    planned += static_cast<std::int64_t>(c.rows.size());
+    needs_clean = needs_clean || c.start > first_read;
+  }
+  at::Tensor out = at::empty({R, P}, at::kDouble);
+  at::Tensor clean;
+  if (planned < R || needs_clean) {
+    clean = clean_ce.defined() ? clean_ce.to(at::kDouble).cpu()
+                               : clean_cross_entropy(model, single, embeds, positions, ids);
+    out.copy_(clean.unsqueeze(0).expand({R, P}));
   }
   at::NoGradGuard no_grad;
-  const std::int64_t A = rows.numel();
-  for (std::int64_t start = 0; start < A; start += max_batch) {
-    const std::int64_t n = std::min(max_batch, A - start);
-    const at::Tensor chunk = rows.narrow(0, start, n);
+  const int L = geometry.n_layers;
+  for (const Chunk& c : chunks) {
+    const auto n = static_cast<std::int64_t>(c.rows.size());
+    const at::Tensor rows = at::tensor(c.rows, at::kLong);
+    // Targets this chunk's forward must read: those at or after its start.
+    const at::Tensor seen = (pos >= c.start).nonzero().flatten();
+    if (seen.numel() == 0) continue;
     HookSet hooks;
-    add_attention_suppression(hooks, geometry, factors.index_select(0, chunk.to(factors.device())), layers);
-    at::Tensor logits = model.forward_from(0, embeds, single, &hooks, pos);
+    add_attention_suppression(hooks, geometry, factors.index_select(0, rows.to(factors.device())), layers);
+    at::Tensor logits;
+    if (reuse) {
+      PrefixReuse prefix;
+      prefix.start = c.start;
+      prefix.prefix = clean_kv;
+      const at::Tensor residual = model.run_blocks_reusing(embeds.narrow(1, c.start, T - c.start), single, 0, L,
+                                                           &hooks, prefix);
+      logits = model.unembed(gather_positions(residual, pos.index_select(0, seen) - c.start), &hooks);
+    } else {
+      logits = model.forward_from(0, embeds, single, &hooks, pos.index_select(0, seen));
+    }
     if (logits.size(0) != n) logits = logits.expand({n, logits.size(1), logits.size(2)});
-    out.index_copy_(0, chunk, target_cross_entropy(logits, ids));
+    const at::Tensor ce = target_cross_entropy(logits, ids.to(at::kLong).cpu().index_select(0, seen));  // [n, seen]
+    for (std::int64_t i = 0; i < n; ++i) out[c.rows[static_cast<std::size_t>(i)]].index_copy_(0, seen, ce[i]);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent AtMan reference (Deiseroth et al., arXiv 2301.08110; code
-Aleph-Alpha/AtMan) on a Qwen2 checkpoint, in float64 plain PyTorch, written
+Aleph-Alpha/AtMan) on a Qwen2 or LLaVA-OneVision checkpoint, in float64 plain PyTorch, written
 from the method's description (../shared/METHODS.md), not from mechlens:
 
   embeddings e_t of the prompt + target (the LM input), cosine in float32
@@ -12,8 +12,14 @@ from the method's description (../shared/METHODS.md), not from mechlens:
       row) * factor[key]; then mask and softmax
   score[r, p] = CE_clean(target p) - CE_suppressed_r(target p)
 
+With an "image" in INPUT.json (a LLaVA-OneVision checkpoint) the embeddings
+are llava_onevision_reference.py's: token embeddings with the image's
+projected, packed features at its image positions (pixel values given by the
+caller, as the LLaVA reference tests do).
+
 usage: atman_reference.py CHECKPOINT_DIR INPUT.json OUTPUT.json
   INPUT.json {"ids": [...], "positions": [...], "targets": [...],
+              "image": {"pixel_values": [...], "shape": [N, 3, S, S], "image_size": [h, w]} (optional),
               "cases": [{"explained": [...], "factor": f, "conceptual": bool, "kappa": k,
                          "layers": [...] (empty = all)}, ...]}
   OUTPUT.json {"score_<case>": {...}, "factors_<case>": {...}, "clean": {...}}
@@ -25,6 +31,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llava_onevision_reference import inputs_embeds  # noqa: E402
 from qwen2_reference import embed_tokens, qwen2_forward  # noqa: E402
 from safetensors_reader import read_checkpoint  # noqa: E402
 
@@ -51,13 +58,16 @@ def main():
     with open(input_path) as f:
         req = json.load(f)
     with open(os.path.join(directory, "config.json")) as f:
-        cfg = json.load(f)
-    cfg = cfg.get("text_config", cfg)
+        full_cfg = json.load(f)
+    cfg = full_cfg.get("text_config", full_cfg)
     tensors = read_checkpoint(directory)
     ids = req["ids"]
     out = {}
     with torch.no_grad():
-        embeds = embed_tokens(tensors, [ids]).double()
+        if req.get("image") is not None:
+            embeds = inputs_embeds(tensors, full_cfg, [ids], [req["image"]]).double()
+        else:
+            embeds = embed_tokens(tensors, [ids]).double()
         mask = [[1] * len(ids)]
         clean = cross_entropy(qwen2_forward(tensors, cfg, embeds, mask, {})["logits"], req["positions"], req["targets"])
         out["clean"] = clean

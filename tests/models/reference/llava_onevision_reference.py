@@ -110,6 +110,36 @@ def pack(image_feature, image_size, cfg, newline):
     return torch.cat((base, x), dim=0)
 
 
+def inputs_embeds(t, cfg, ids, images, out=None):
+    """The language model's input embeddings [B, T, D]: token embeddings with each
+    row's image features (tower, select strategy, projector, packing) scattered into
+    its image positions. `images[row]`: None or {"pixel_values", "shape", "image_size"}.
+    Fills out["image_features_<row>"] when `out` is given."""
+    vprefix, pprefix, newline_name = layouts(t)
+    image_token = cfg.get("image_token_index", cfg.get("image_token_id"))
+    id_tensor = torch.tensor(ids, dtype=torch.long)
+    embeds = embed_tokens(t, ids).clone()
+    for row, image in enumerate(images):
+        if image is None:
+            continue
+        pixels = torch.tensor(image["pixel_values"], dtype=torch.float64).view(image["shape"])
+        states = siglip_hidden_states(t, cfg["vision_config"], vprefix, pixels)
+        layer = cfg.get("vision_feature_layer", -1)
+        feats = states[layer] if isinstance(layer, int) else torch.cat([states[i] for i in layer], dim=-1)
+        if cfg.get("vision_feature_select_strategy") == "default":
+            feats = feats[:, 1:]
+        f = act(cfg.get("projector_hidden_act", "gelu"))
+        proj = f(feats @ t[pprefix + "linear_1.weight"].T + t[pprefix + "linear_1.bias"])
+        proj = proj @ t[pprefix + "linear_2.weight"].T + t[pprefix + "linear_2.bias"]
+        packed = pack(proj, image["image_size"], cfg, t[newline_name])
+        if out is not None:
+            out["image_features_%d" % row] = packed
+        mask = id_tensor[row] == image_token
+        assert int(mask.sum()) == packed.shape[0], (int(mask.sum()), packed.shape)
+        embeds[row][mask] = packed
+    return embeds
+
+
 def main():
     directory, input_path, output_path = sys.argv[1:4]
     with open(input_path) as f:
@@ -117,29 +147,9 @@ def main():
     with open(os.path.join(directory, "config.json")) as f:
         cfg = json.load(f)
     t = read_checkpoint(directory)
-    vprefix, pprefix, newline_name = layouts(t)
-    image_token = cfg.get("image_token_index", cfg.get("image_token_id"))
     out = {}
     with torch.no_grad():
-        ids = torch.tensor(request["ids"], dtype=torch.long)
-        embeds = embed_tokens(t, request["ids"]).clone()
-        for row, image in enumerate(request.get("images", [])):
-            if image is None:
-                continue
-            pixels = torch.tensor(image["pixel_values"], dtype=torch.float64).view(image["shape"])
-            states = siglip_hidden_states(t, cfg["vision_config"], vprefix, pixels)
-            layer = cfg.get("vision_feature_layer", -1)
-            feats = states[layer] if isinstance(layer, int) else torch.cat([states[i] for i in layer], dim=-1)
-            if cfg.get("vision_feature_select_strategy") == "default":
-                feats = feats[:, 1:]
-            f = act(cfg.get("projector_hidden_act", "gelu"))
-            proj = f(feats @ t[pprefix + "linear_1.weight"].T + t[pprefix + "linear_1.bias"])
-            proj = proj @ t[pprefix + "linear_2.weight"].T + t[pprefix + "linear_2.bias"]
-            packed = pack(proj, image["image_size"], cfg, t[newline_name])
-            out["image_features_%d" % row] = packed
-            mask = ids[row] == image_token
-            assert int(mask.sum()) == packed.shape[0], (int(mask.sum()), packed.shape)
-            embeds[row][mask] = packed
+        embeds = inputs_embeds(t, cfg, request["ids"], request.get("images", []), out)
         out["inputs_embeds"] = embeds
         qwen2_forward(t, cfg["text_config"], embeds, request["mask"], out)
     payload = {k: {"shape": list(v.shape), "data": v.reshape(-1).tolist()} for k, v in out.items()}

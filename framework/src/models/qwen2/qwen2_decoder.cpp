@@ -4,8 +4,8 @@
 
 #include "mechlens/error.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/causal_pass.hpp"
 #include "models/layers/hook_points.hpp"
-#include "models/layers/rotary_attention.hpp"
 
 namespace mechlens::models::qwen2 {
 
@@ -48,16 +48,16 @@ at::Tensor Qwen2Decoder::embed_tokens(const at::Tensor& ids) const {
 }
 
 at::Tensor Qwen2Decoder::run_blocks(at::Tensor x, const at::Tensor& attention_mask, int first, int last,
-                                    const HookSet* hooks) const {
+                                    const HookSet* hooks, const PrefixReuse* reuse) const {
   if (first < 0 || last > config_.num_layers || first > last)
     fail("qwen2", "blocks [" + std::to_string(first) + ", " + std::to_string(last) + ") out of range");
   if (first == last) return x;
-  const auto length = x.size(1);
   const auto heads = config_.num_heads, kv = config_.num_kv_heads, d_head = config_.head_dim;
-  // Causal + padding: with right padding a real query never sees a pad key.
-  const at::Tensor mask = layers::make_attention_mask(attention_mask, length, length, true, x.device());
+  // Causal + padding (with right padding a real query never sees a pad key),
+  // over the positions this call runs (all of them unless a prefix is reused).
+  const layers::CausalPass pass(attention_mask, x.size(1), reuse, x.device());
   const layers::RotaryTables rotary =
-      layers::rotary_tables(length, d_head, config_.rope_theta, x.scalar_type(), x.device());
+      layers::rotary_tables(pass.total_length(), d_head, config_.rope_theta, x.scalar_type(), x.device());
   for (int l = first; l < last; ++l) {
     const Qwen2LayerWeights& w = weights_.layers[l];
     const HookScope scope(hooks, "blocks." + std::to_string(l) + ".");
@@ -67,8 +67,8 @@ at::Tensor Qwen2Decoder::run_blocks(at::Tensor x, const at::Tensor& attention_ma
     const auto split = [](const at::Tensor& t, std::int64_t n, std::int64_t d) {
       return t.view({t.size(0), t.size(1), n, d});
     };
-    at::Tensor z = layers::rotary_attention(split(w.q_proj(h), heads, d_head), split(w.k_proj(h), kv, d_head),
-                                            split(w.v_proj(h), kv, d_head), rotary, mask, scope.sub("attn."));
+    at::Tensor z = pass.rotary_attention(l, split(w.q_proj(h), heads, d_head), split(w.k_proj(h), kv, d_head),
+                                         split(w.v_proj(h), kv, d_head), rotary, scope.sub("attn."));
     at::Tensor attn_out = w.o_proj(z.reshape({z.size(0), z.size(1), heads * d_head}));
     attn_out = scope("hook_attn_out", std::move(attn_out));
     x = x + attn_out;

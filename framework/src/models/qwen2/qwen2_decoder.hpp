@@ -54,7 +54,10 @@ class Qwen2Decoder {
   // embed_tokens rows for ids [B, T] (range-checked) → [B, T, D].
   at::Tensor embed_tokens(const at::Tensor& ids) const;
   // Blocks [first, last). `attention_mask` [B, T] bool (true = real token) or undefined.
-  at::Tensor run_blocks(at::Tensor x, const at::Tensor& attention_mask, int first, int last, const HookSet* hooks) const;
+  // `reuse` (optional): run positions [reuse->start, T) only, x being
+  // [B, T - start, D] (layers::CausalPass, Model::run_blocks_reusing).
+  at::Tensor run_blocks(at::Tensor x, const at::Tensor& attention_mask, int first, int last, const HookSet* hooks,
+                        const PrefixReuse* reuse = nullptr) const;
   // Final norm (ln_final.hook_normalized) and LM head.
   // lm_head alone, no final norm (the logit lens' raw reading).
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const;

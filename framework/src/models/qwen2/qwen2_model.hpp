@@ -35,6 +35,12 @@ class Qwen2Model final : public Model {
   at::Tensor embed(const Batch& batch, const HookSet* hooks) const override;
   at::Tensor run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
                         const HookSet* hooks) const override;
+  // Prefix reuse through the shared decoder (layers::CausalPass).
+  bool reuses_prefix() const override { return true; }
+  at::Tensor run_blocks_reusing(at::Tensor residual, const Batch& batch, int first, int last, const HookSet* hooks,
+                                const PrefixReuse& reuse) const override {
+    return decoder_.run_blocks(std::move(residual), batch.attention_mask, first, last, hooks, &reuse);
+  }
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {
     return decoder_.unembed_unnormalized(residual);
