@@ -14,6 +14,12 @@ namespace {
 // Datasets are read in slabs along their first axis of at most this many bytes.
 constexpr std::size_t kSlabBytes = std::size_t{64} << 20;
 
+// The caller's progress callback for the walk in progress (one walk at a time per thread).
+thread_local const VerifyProgress* tl_progress = nullptr;
+void progress(const std::string& object) {
+  if (tl_progress && *tl_progress) (*tl_progress)(object);
+}
+
 // Runs `step`; a failure becomes one problem line instead of ending the walk.
 bool attempt(VerifyReport& report, const std::function<void()>& step) {
   try {
@@ -45,6 +51,7 @@ bool has_fletcher32(hid_t dataset, const h5::Where& where) {
 
 void read_attribute(hid_t obj, const std::string& name, const h5::Where& where) {
   const h5::Where w{where.file, where.object + " (attribute " + name + ")"};
+  progress(w.object);
   h5::Id attr = h5::attribute_handle(H5Aopen(obj, name.c_str(), H5P_DEFAULT), w, "cannot open");
   h5::Id type = h5::type_handle(H5Aget_type(attr.get()), w, "cannot read the type");
   h5::Id memory = h5::type_handle(H5Tget_native_type(type.get(), H5T_DIR_DEFAULT), w, "cannot map the type");
@@ -76,6 +83,7 @@ void read_dataset(hid_t dataset, const h5::Where& w) {
   std::vector<hsize_t> start(shape.size(), 0), count(shape.begin(), shape.end());
   for (hsize_t first = 0; first < static_cast<hsize_t>(shape[0]); first += rows) {
     start[0] = first;
+    progress(w.object + " rows " + std::to_string(first));
     count[0] = std::min<hsize_t>(rows, static_cast<hsize_t>(shape[0]) - first);
     h5::check_status(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
                      w, "cannot select rows");
@@ -107,12 +115,14 @@ void read_attributes(VerifyReport& report, hid_t obj, const h5::Where& where) {
 }
 
 void walk(VerifyReport& report, hid_t group, const h5::Where& where) {
+  progress(where.object);
   ++report.groups;
   read_attributes(report, group, where);
   std::vector<std::string> names;
   if (!attempt(report, [&] { names = h5::child_names(group, where); })) return;
   for (const auto& name : names) {
     const h5::Where here = where.child(name);
+    progress(here.object);
     h5::ObjectKind kind = h5::ObjectKind::other;
     if (!attempt(report, [&] { kind = h5::child_kind(group, name, where); })) continue;
     if (kind == h5::ObjectKind::group) {
@@ -142,7 +152,11 @@ void walk(VerifyReport& report, hid_t group, const h5::Where& where) {
 
 }  // namespace
 
-VerifyReport verify_archive(const std::string& path) {
+VerifyReport verify_archive(const std::string& path, const VerifyProgress& callback) {
+  tl_progress = &callback;
+  struct Reset {
+    ~Reset() { tl_progress = nullptr; }
+  } reset;
   h5::quiet();
   if (!std::filesystem::exists(path)) fail(path, "no such file");
   VerifyReport report;

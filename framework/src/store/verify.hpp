@@ -5,6 +5,7 @@
 // read; the 1.8 file format checksums the metadata (superblock, object
 // headers), so damage there fails too; a truncated file fails to open.
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,13 @@ struct VerifyReport {
   bool ok() const { return problems.empty(); }
 };
 
+// Called with an object's path before it (a group, an attribute, a dataset or
+// one slab of its rows) is read: a watcher in another process sees progress.
+using VerifyProgress = std::function<void(const std::string& object)>;
+
 // Never throws for damage (it is reported); throws only if `path` is missing.
-VerifyReport verify_archive(const std::string& path);
+// Damaged metadata can make the HDF5 library itself crash or loop instead of
+// failing: verify_archive_isolated (verify_isolated.hpp) survives that.
+VerifyReport verify_archive(const std::string& path, const VerifyProgress& progress = {});
 
 }  // namespace mechlens::store
