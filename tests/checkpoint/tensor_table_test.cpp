@@ -110,6 +110,10 @@ TEST_F(TensorTableTest, MissingLayersAreListedAsRanges) {
   for (int i : {1, 2, 5}) tensors["l." + std::to_string(i) + ".w"] = at::zeros({1}, kF32);
   const Checkpoint ckpt = write(tensors);
   EXPECT_CONTAINS(error_of([&] { t.resolve(ckpt); }), "missing: 'l.{i}.w' for i = 0, 3-4");
+  // One absent layer: named as the file would spell it, alternatives too.
+  TensorTable u("toy");
+  u.add("l.{i}.w", {1}).or_named("l.{i}.gamma").layers(2);
+  EXPECT_CONTAINS(error_of([&] { u.resolve(ckpt); }), "1 missing, 2 extra\n  missing: 'l.0.w' (nor 'l.0.gamma')");
 }
 
 TEST_F(TensorTableTest, IncludeCombinesPartsAndAnyShapeSkipsTheCheck) {

@@ -132,12 +132,15 @@ TensorSet TensorTable::resolve(const Checkpoint& ckpt, Extras extras) const {
     }
     if (absent.empty()) continue;
     missing_count += absent.size();
-    std::string line = "'" + entry.key() + "'";
-    if (entry.n_layers > 0)
+    // One absent layer is named as in the file; more as the pattern and the indices.
+    const bool one = absent.size() == 1;
+    std::vector<std::string> spellings;
+    for (const auto& s : entry.spellings) spellings.push_back(one ? expand_layer(s, absent.front()) : s);
+    std::string line = "'" + spellings.front() + "'";
+    if (entry.n_layers > 0 && !one)
       line += absent.size() == std::size_t(entry.n_layers) ? " for every i in 0-" + std::to_string(entry.n_layers - 1)
                                                            : " for i = " + ranges(absent);
-    if (entry.spellings.size() > 1)
-      line += " (nor " + quoted_list({entry.spellings.begin() + 1, entry.spellings.end()}) + ")";
+    if (spellings.size() > 1) line += " (nor " + quoted_list({spellings.begin() + 1, spellings.end()}) + ")";
     if (suggestions_left > 0) {
       --suggestions_left;
       const std::string probe = expand_layer(entry.key(), absent.front());

@@ -1,6 +1,6 @@
 #pragma once
-// BERT's tensors: one table maps each logical tensor to its Hugging Face
-// name and shape (bert_weights.cpp), and the loader accepts the three
+// BERT's tensors: one tensor table (bert_weights.cpp) maps each tensor to its
+// Hugging Face name and shape, and the loader accepts the three
 // spellings found on the hub: `bert.`-prefixed (BertForMaskedLM), unprefixed
 // (bare BertModel), and LayerNorm `gamma`/`beta` (older TF-converted files).
 #include <ATen/core/Tensor.h>
@@ -37,8 +37,9 @@ struct BertWeights {
   bool decoder_tied = true;
 };
 
-// Loads every tensor (zero-copy where the dtype matches), then requires that
-// nothing but the pooler, the NSP head and position_ids buffers is left over.
+// Loads every tensor (zero-copy where the dtype matches); one error lists every
+// missing, mis-shaped and left-over tensor (the pooler, the NSP head and
+// position_ids buffers are no left-overs).
 BertWeights load_bert_weights(const checkpoint::Checkpoint& ckpt, const BertConfig& config,
                               const at::TensorOptions& options);
 

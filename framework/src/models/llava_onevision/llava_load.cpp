@@ -6,6 +6,7 @@
 #include "models/llava_onevision/llava_inputs.hpp"
 #include "models/llava_onevision/llava_model.hpp"
 #include "models/qwen2/qwen2_tokenizer.hpp"
+#include "models/siglip/siglip_tensors.hpp"
 
 namespace mechlens::models::llava_onevision {
 namespace {
@@ -35,13 +36,22 @@ std::unique_ptr<LlavaOnevisionModel> LlavaOnevisionModel::load(const LoadOptions
   m->layout_ = &detect_layout(ckpt);
   const LlavaLayout& layout = *m->layout_;
 
-  m->decoder_ = qwen2::Qwen2Decoder::load(ckpt, m->config_.text_json, m->options_,
-                                          {layout.language_model, {layout.lm_head}});
+  // One table for the whole file (decoder + tower + projector): every missing,
+  // mis-shaped or extra tensor in one error.
+  qwen2::Qwen2Config text = qwen2::Qwen2Config::from(m->config_.text_json);
+  const qwen2::Qwen2Names names{layout.language_model, {layout.lm_head}};
   const int vision_layers = m->config_.vision_layers_needed();
-  m->tower_ = siglip::SiglipTower::load(ckpt, m->config_.vision, vision_layers, m->options_, layout.vision_tower);
-  m->projector_ = load_projector(ckpt, m->config_, layout, m->options_);
-  m->image_newline_ = ckpt.load(layout.image_newline, {m->config_.text.hidden_size}, m->options_);
-  ckpt.require_all_used(siglip::siglip_unused_tensors(layout.vision_tower, vision_layers, m->config_.vision.num_layers));
+  checkpoint::TensorTable table("llava_onevision");
+  table.include(qwen2::qwen2_tensor_table(text, names))
+      .include(siglip::siglip_tensor_table(m->config_.vision, vision_layers, layout.vision_tower))
+      .include(projector_tensor_table(m->config_, layout));
+  const checkpoint::TensorSet tensors = table.resolve(ckpt);
+
+  qwen2::Qwen2Weights weights = qwen2::load_qwen2_weights(tensors, text, m->options_, names);
+  m->decoder_ = qwen2::Qwen2Decoder(std::move(text), std::move(weights));
+  m->tower_ = siglip::load_siglip_tower(tensors, m->config_.vision, vision_layers, m->options_, layout.vision_tower);
+  m->projector_ = load_projector(tensors, m->config_, layout, m->options_);
+  m->image_newline_ = tensors.load(layout.image_newline, m->options_);
 
   m->tokenizer_ = std::make_shared<tokenize::BytePairEncoding>(qwen2::load_qwen2_tokenizer(options.path));
   m->processor_ = load_llava_processor(options.path, m->config_);

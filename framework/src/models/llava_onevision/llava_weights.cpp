@@ -28,19 +28,32 @@ const LlavaLayout& detect_layout(const checkpoint::Checkpoint& ckpt) {
 
 at::Tensor Projector::operator()(const at::Tensor& x) const { return linear_2(layers::activate(act, linear_1(x))); }
 
-Projector load_projector(const checkpoint::Checkpoint& ckpt, const LlavaConfig& config, const LlavaLayout& layout,
-                         const at::TensorOptions& options) {
+checkpoint::TensorTable projector_tensor_table(const LlavaConfig& config, const LlavaLayout& layout) {
   // LlavaOnevisionMultiModalProjector: in = vision hidden * number of feature layers.
   const std::int64_t in = std::int64_t(config.vision.hidden_size) * config.feature_layers.size();
   const std::int64_t D = config.text.hidden_size;
   const std::string p = layout.projector;
+  checkpoint::TensorTable t("llava_onevision projector");
+  t.add(p + "linear_1.weight", {D, in});
+  t.add(p + "linear_2.weight", {D, D});
+  if (config.projector_bias) {
+    t.add(p + "linear_1.bias", {D});
+    t.add(p + "linear_2.bias", {D});
+  }
+  t.add(layout.image_newline, {D});
+  return t;
+}
+
+Projector load_projector(const checkpoint::TensorSet& t, const LlavaConfig& config, const LlavaLayout& layout,
+                         const at::TensorOptions& options) {
+  const std::string p = layout.projector;
   Projector proj;
   proj.act = config.projector_act;
-  proj.linear_1.weight = ckpt.load(p + "linear_1.weight", {D, in}, options);
-  proj.linear_2.weight = ckpt.load(p + "linear_2.weight", {D, D}, options);
+  proj.linear_1.weight = t.load(p + "linear_1.weight", options);
+  proj.linear_2.weight = t.load(p + "linear_2.weight", options);
   if (config.projector_bias) {
-    proj.linear_1.bias = ckpt.load(p + "linear_1.bias", {D}, options);
-    proj.linear_2.bias = ckpt.load(p + "linear_2.bias", {D}, options);
+    proj.linear_1.bias = t.load(p + "linear_1.bias", options);
+    proj.linear_2.bias = t.load(p + "linear_2.bias", options);
   }
   return proj;
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "checkpoint/checkpoint.hpp"
+#include "checkpoint/tensor_table.hpp"
 #include "models/layers/linear.hpp"
 #include "models/llava_onevision/llava_config.hpp"
 
@@ -35,7 +36,10 @@ struct Projector {
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
-Projector load_projector(const checkpoint::Checkpoint& ckpt, const LlavaConfig& config, const LlavaLayout& layout,
+// The projector's tensors and image_newline under the layout's names.
+checkpoint::TensorTable projector_tensor_table(const LlavaConfig& config, const LlavaLayout& layout);
+// From a resolved table that includes projector_tensor_table(config, layout).
+Projector load_projector(const checkpoint::TensorSet& tensors, const LlavaConfig& config, const LlavaLayout& layout,
                          const at::TensorOptions& options);
 
 }  // namespace mechlens::models::llava_onevision

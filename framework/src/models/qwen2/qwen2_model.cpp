@@ -26,8 +26,12 @@ std::unique_ptr<Qwen2Model> Qwen2Model::load(const LoadOptions& options) {
   m->options_ = at::TensorOptions().dtype(parse_dtype(options.dtype)).device(at::Device(options.device));
   m->ckpt_ = std::make_shared<checkpoint::Checkpoint>(checkpoint::Checkpoint::open(options.path));
   const auto& ckpt = *m->ckpt_;
-  m->decoder_ = Qwen2Decoder::load(ckpt, ckpt.config(), m->options_, {"model.", {"lm_head.weight"}});
-  ckpt.require_all_used();
+  Qwen2Config config = Qwen2Config::from(ckpt.config());
+  const Qwen2Names names{"model.", {"lm_head.weight"}};
+  // The whole file against the table: every missing, mis-shaped or extra tensor in one error.
+  const checkpoint::TensorSet tensors = qwen2_tensor_table(config, names).resolve(ckpt);
+  Qwen2Weights weights = load_qwen2_weights(tensors, config, m->options_, names);
+  m->decoder_ = Qwen2Decoder(std::move(config), std::move(weights));
   m->tokenizer_ = std::make_shared<tokenize::BytePairEncoding>(load_qwen2_tokenizer(options.path));
   m->identity_ = ckpt.identity("hf-qwen2");
   return m;

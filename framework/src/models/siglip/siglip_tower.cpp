@@ -8,44 +8,18 @@
 #include "models/layers/activations.hpp"
 #include "models/layers/attention.hpp"
 #include "models/layers/hook_points.hpp"
+#include "models/siglip/siglip_tensors.hpp"
 
 namespace mechlens::models::siglip {
 // modeling_siglip.py: SiglipVisionEmbeddings, SiglipEncoderLayer, SiglipAttention, SiglipMLP.
 
 SiglipTower SiglipTower::load(const checkpoint::Checkpoint& ckpt, const SiglipConfig& config, int n_layers,
                               const at::TensorOptions& options, const std::string& prefix) {
-  if (n_layers < 0 || n_layers > config.num_layers)
-    fail(ckpt.directory(), "vision tower: " + std::to_string(n_layers) + " layers asked of " +
-                               std::to_string(config.num_layers));
-  SiglipTower t;
-  t.config_ = config;
-  const std::int64_t D = config.hidden_size, F = config.intermediate_size, P = config.patch_size;
-  const std::string e = prefix + "embeddings.";
-  t.patch_weight = ckpt.load(e + "patch_embedding.weight", {D, config.num_channels, P, P}, options)
-                       .reshape({D, config.num_channels * P * P});
-  t.patch_bias = ckpt.load(e + "patch_embedding.bias", {D}, options);
-  t.position_embedding = ckpt.load(e + "position_embedding.weight", {config.num_patches(), D}, options);
-  for (int l = 0; l < n_layers; ++l) {
-    const std::string b = prefix + "encoder.layers." + std::to_string(l) + ".";
-    const auto linear = [&](const std::string& name, std::int64_t out, std::int64_t in) {
-      return layers::Linear{ckpt.load(b + name + ".weight", {out, in}, options), ckpt.load(b + name + ".bias", {out}, options)};
-    };
-    const auto norm = [&](const std::string& name) {
-      return layers::LayerNorm{ckpt.load(b + name + ".weight", {D}, options), ckpt.load(b + name + ".bias", {D}, options),
-                               config.layer_norm_eps};
-    };
-    SiglipLayerWeights w;
-    w.layer_norm1 = norm("layer_norm1");
-    w.q_proj = linear("self_attn.q_proj", D, D);
-    w.k_proj = linear("self_attn.k_proj", D, D);
-    w.v_proj = linear("self_attn.v_proj", D, D);
-    w.out_proj = linear("self_attn.out_proj", D, D);
-    w.layer_norm2 = norm("layer_norm2");
-    w.fc1 = linear("mlp.fc1", F, D);
-    w.fc2 = linear("mlp.fc2", D, F);
-    t.layers_.push_back(std::move(w));
-  }
-  return t;
+  // The tower's part of the file alone (siglip_tensors.hpp): every missing or
+  // mis-shaped tensor in one error; the rest of the file is the caller's.
+  const checkpoint::TensorSet tensors =
+      siglip_tensor_table(config, n_layers, prefix).resolve(ckpt, checkpoint::Extras::allow);
+  return load_siglip_tower(tensors, config, n_layers, options, prefix);
 }
 
 SiglipTower::SiglipTower(SiglipConfig config, const at::Tensor& patch_weight, at::Tensor patch_bias,
