@@ -1,24 +1,43 @@
-// Benchmark (run by hand, not a test): the sensitivity-matrix sweep on a
-// BERT-base-shaped random checkpoint (12 layers x 12 heads, d_model 768,
-// 128 tokens), batched with prefix reuse versus the naive loop (one full
-// forward per head), and both against a plain matmul measured in the same run;
-// then the approximate matrix by attribution patching (one forward, one
-// backward) against the exact sweep: seconds and rank agreement.
+// Benchmark (run by hand, not a test) of the sensitivity sweep (issue 14), in
+// one invocation on one random checkpoint and one input:
+//   - mechlens' exact sweep (clean run caching resid_pre, then each layer's
+//     heads as one batch from that layer on, the head at the answer only),
+//   - the plain-PyTorch peer tools/sensitivity_peer.py doing the same sweep
+//     (Debian python3-torch) on the same checkpoint and ids: the ratio, and
+//     that both found the same p(t*) for every head,
+//   - PyTorch's own 2048^3 matmul GFLOP/s (python and libtorch) as the peak,
+//   - the GEMM FLOPs each side executes, counted (RecordFunction here, a
+//     TorchDispatchMode there), against the floor the ablation needs,
+//   - where mechlens' time goes, by ATen op and category,
+//   - attribution patching (1 forward + 1 backward): seconds, speed-up, and
+//     Spearman(|estimate|, |exact|),
+//   - --memory: peak RSS of the sweep and of attribution, each in a child
+//     process, against weights + one batched forward / one forward with its
+//     saved activations.
 //
-//   build/bin/bench_sensitivity [--tokens 128] [--threads N] [--dtype float32|bfloat16] [--dir DIR]
+//   build/bin/bench_sensitivity [--model bert|qwen2] [--tokens N] [--threads N] [--dtype float32|bfloat16]
+//       [--layers FIRST:LAST] [--dir DIR] [--peer PATH|none] [--memory] [--naive]
+// BERT-base shape at 128 tokens and a Qwen2-0.5B shape at 256 tokens by default.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 
+#include "host/allocator.hpp"
 #include "mechlens/interventions.hpp"
 #include "models/registry.hpp"
+#include "op_profile.hpp"
 #include "tiny_bert.hpp"
+#include "tiny_qwen2.hpp"
 
 namespace {
 
@@ -28,22 +47,52 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The FLOPs the sweep really needs (multiply-add = 2): for each ablated layer
-// L, layer L's o-proj + FFN and every later layer at batch n_heads, and the
-// MLM head at the one answer position per row; plus the clean forward.
-struct Shape {
-  double layers, heads, d, ff, vocab, t;
-  double attention_part() const { return 2 * t * 3 * d * d + 2 * 2 * t * t * d; }  // qkv, QK^T, PV
-  double rest_part() const { return 2 * t * d * d + 2 * 2 * t * d * ff; }           // o-proj, FFN
-  double layer() const { return attention_part() + rest_part(); }
-  double head_at_one_position() const { return 2 * d * d + 2 * d * vocab; }
-  double clean_forward() const { return layers * layer() + head_at_one_position(); }
-  double sweep() const {
-    double total = clean_forward();
-    for (double l = 0; l < layers; ++l) total += heads * (rest_part() + (layers - 1 - l) * layer() + head_at_one_position());
-    return total;
+double peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) * 1024.0;
+}
+
+struct Options {
+  std::string model = "bert";
+  int tokens = 0;
+  int threads = static_cast<int>(std::thread::hardware_concurrency());
+  std::string dtype = "float32";
+  std::string dir;
+  int first = 0, last = -1;  // layers swept, half-open; -1 = all
+  std::string peer = (std::filesystem::path(__FILE__).parent_path().parent_path() / "sensitivity_peer.py").string();
+  bool memory = false, naive = false;
+  std::string phase;  // child process: "load", "forward", "sweep", "forward_saved", "attribution"
+};
+
+// The FLOPs the exact sweep cannot avoid (multiply-add = 2): the clean
+// forward; per ablated layer L and head: W_O·z_h at the head's dh columns,
+// the rest of layer L and layers L+1.. at every position except the last
+// layer (keys/values at every position, everything else at the answer row),
+// and the head at the answer.
+struct Floor {
+  double layers, heads, kv, d, dh, ff, vocab, t;
+  bool gated;  // Qwen2's gate/up/down FFN
+  double qkv(double rows) const { return 2 * rows * d * (heads + 2 * kv) * dh; }
+  double kv_only(double rows) const { return 2 * rows * d * 2 * kv * dh; }
+  double attn(double queries) const { return 2 * 2 * queries * t * heads * dh; }
+  double o(double rows) const { return 2 * rows * heads * dh * d; }
+  double ffn(double rows) const { return (gated ? 3 : 2) * 2 * rows * d * ff; }
+  double layer() const { return qkv(t) + attn(t) + o(t) + ffn(t); }
+  double last_layer_answer_only() const { return kv_only(t) + qkv(1) - kv_only(1) + attn(1) + o(1) + ffn(1); }
+  double head() const { return 2 * d * vocab + (gated ? 0 : 2 * d * d); }  // BERT's MLM transform too
+  double clean() const { return layers * layer() + head(); }
+  double per_head(int l) const {
+    const bool last = l == layers - 1;
+    double f = (last ? 2 * dh * d + ffn(1) : 2 * t * dh * d + ffn(t)) + head();
+    for (int later = l + 1; later < layers; ++later) f += later == layers - 1 ? last_layer_answer_only() : layer();
+    return f;
   }
-  double naive() const { return layers * heads * clean_forward(); }
+  double sweep(int first, int last) const {
+    double f = clean();
+    for (int l = first; l < last; ++l) f += heads * per_head(l);
+    return f;
+  }
 };
 
 double matmul_gflops(at::ScalarType dtype, int n) {
@@ -55,93 +104,313 @@ double matmul_gflops(at::ScalarType dtype, int n) {
   return reps * 2.0 * n * n * n / seconds_since(start) / 1e9;
 }
 
+struct Setup {
+  std::unique_ptr<mechlens::Model> model;
+  mechlens::EncodedInput input;
+  mechlens::Batch single;
+  at::Tensor answer;
+  std::vector<std::int64_t> ids;
+};
+
+Setup setup(const Options& o) {
+  if (!std::filesystem::exists(o.dir + "/config.json")) {
+    std::cerr << "writing a " << o.model << " random checkpoint to " << o.dir << "\n";
+    if (o.model == "bert") {
+      mechlens::tiny::write_tiny_bert(o.dir, mechlens::tiny::TinyBertOptions::bert_base_shaped());
+    } else {
+      mechlens::tiny::TinyQwen2Options q = mechlens::tiny::TinyQwen2Options::qwen2_0_5b_shaped();
+      mechlens::tiny::write_tiny_qwen2(o.dir, q);
+    }
+  }
+  Setup s;
+  s.model = mechlens::models::load(o.model, {o.dir, o.dtype, "cpu"});
+  const mechlens::Geometry g = s.model->geometry();
+  // Random vocabulary ids (fixed seed: every process of this run sees the same input).
+  at::manual_seed(14);
+  at::Tensor ids = at::randint(1000, std::min(g.vocab_size, 30000), {o.tokens}, at::kLong);
+  if (o.model == "bert") ids[0] = 101, ids[o.tokens - 1] = 102, ids[o.tokens / 2] = 103;
+  s.ids.assign(ids.data_ptr<std::int64_t>(), ids.data_ptr<std::int64_t>() + o.tokens);
+  s.input.ids = s.ids;
+  s.input.answer_position = o.model == "bert" ? o.tokens / 2 : o.tokens - 1;
+  s.single = s.model->make_batch({&s.input});
+  s.answer = at::tensor({s.input.answer_position}, at::kLong);
+  return s;
+}
+
+// The exact sweep, as sensitivity_matrix runs it, with p(t*) per head: [layers, heads].
+at::Tensor exact_sweep(const Setup& s, int first, int last, std::int64_t* top = nullptr) {
+  const mechlens::Geometry g = s.model->geometry();
+  const mechlens::CleanRun clean = mechlens::capture_resid_pre(*s.model, s.single, s.answer);
+  const std::int64_t t = clean.logits[0][0].argmax().item<std::int64_t>();
+  if (top) *top = t;
+  at::Tensor p = at::full({g.n_layers, g.n_heads}, std::nan(""), at::kDouble);
+  for (int l = first; l < last; ++l) {
+    const at::Tensor rows = mechlens::ablate_each_head(*s.model, s.single, clean.resid_pre[l], l,
+                                                       mechlens::HeadAblation::zero, s.answer).select(1, 0);
+    p[l] = at::softmax(rows.to(at::kDouble), -1).select(1, t);
+  }
+  return p;
+}
+
+mechlens::LogitMetric top_prob_metric(std::int64_t top, double p_top) {
+  return [=](const at::Tensor& logits) { return at::softmax(logits[0].to(at::kDouble), -1)[top] / p_top; };
+}
+
+// Child process: one phase, then its peak RSS on stdout.
+int run_phase(const Options& o) {
+  const Setup s = setup(o);
+  const mechlens::Geometry g = s.model->geometry();
+  if (o.phase == "forward") {  // weights + one forward at the sweep's batch (n_heads rows)
+    at::NoGradGuard no_grad;
+    std::vector<const mechlens::EncodedInput*> rows(g.n_heads, &s.input);
+    s.model->forward(s.model->make_batch(rows), nullptr, s.answer);
+  } else if (o.phase == "sweep") {
+    at::NoGradGuard no_grad;
+    exact_sweep(s, o.first, o.last);
+  } else if (o.phase == "forward_saved") {  // one forward keeping what a backward needs
+    at::Tensor x = s.model->embed(s.single, nullptr).detach().requires_grad_(true);
+    at::Tensor logits = s.model->forward_from(0, x, s.single, nullptr, s.answer);
+    std::printf("peak_rss %.0f\n", peak_rss_bytes());
+    return logits.defined() ? 0 : 1;
+  } else if (o.phase == "attribution") {
+    at::Tensor logits;
+    {
+      at::NoGradGuard no_grad;
+      logits = s.model->forward(s.single, nullptr, s.answer)[0][0].to(at::kDouble);
+    }
+    const std::int64_t top = logits.argmax().item<std::int64_t>();
+    const double p = at::softmax(logits, -1)[top].item<double>();
+    mechlens::attribute_head_ablations(*s.model, s.single, mechlens::HeadAblation::zero, s.answer,
+                                       {top_prob_metric(top, p)});
+  } else if (o.phase != "load") {
+    std::cerr << "unknown phase " << o.phase << "\n";
+    return 2;
+  }
+  std::printf("peak_rss %.0f\n", peak_rss_bytes());
+  return 0;
+}
+
+std::string run_and_read(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return out;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
+  pclose(pipe);
+  return out;
+}
+
+double child_peak(const std::string& self, const Options& o, const std::string& phase) {
+  const std::string cmd = self + " --model " + o.model + " --tokens " + std::to_string(o.tokens) + " --threads " +
+                          std::to_string(o.threads) + " --dtype " + o.dtype + " --dir " + o.dir + " --layers " +
+                          std::to_string(o.first) + ":" + std::to_string(o.last) + " --phase " + phase;
+  const std::string out = run_and_read(cmd);
+  const auto at = out.find("peak_rss ");
+  return at == std::string::npos ? -1.0 : std::stod(out.substr(at + 9));
+}
+
+double spearman_abs(const at::Tensor& a, const at::Tensor& b) {
+  auto ranks = [](const at::Tensor& v) { return v.abs().flatten().argsort().argsort().to(at::kDouble); };
+  const at::Tensor ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(ra.numel());
+  return 1 - 6 * (ra - rb).pow(2).sum().item<double>() / (n * (n * n - 1));
+}
+
+void print_profile(const bench::OpProfile& p, double wall) {
+  std::map<std::string, double> by_category;
+  std::vector<std::pair<double, std::string>> ops;
+  double recorded = 0;
+  for (const auto& [name, s] : p.ops) {
+    by_category[bench::category_of(name)] += s.self_seconds;
+    ops.push_back({s.self_seconds, name});
+    recorded += s.self_seconds;
+  }
+  std::sort(ops.rbegin(), ops.rend());
+  std::printf("  where mechlens' sweep time goes (self time by ATen op, profiled pass of %.2f s wall):\n", wall);
+  std::vector<std::pair<double, std::string>> cats;
+  for (const auto& [c, sec] : by_category) cats.push_back({sec, c});
+  std::sort(cats.rbegin(), cats.rend());
+  for (const auto& [sec, c] : cats) std::printf("    %-52s %7.2f s  %5.1f%%\n", c.c_str(), sec, 100 * sec / wall);
+  std::printf("    %-52s %7.2f s  %5.1f%%\n", "outside ATen ops (hooks' C++, loop, dispatch)", wall - recorded,
+              100 * (wall - recorded) / wall);
+  std::printf("    top ops:");
+  for (std::size_t i = 0; i < ops.size() && i < 12; ++i)
+    std::printf(" %s %.2fs (%lld calls);", ops[i].second.c_str(), ops[i].first,
+                static_cast<long long>(p.ops.at(ops[i].second).calls));
+  std::printf("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int tokens = 128;
-  int threads = static_cast<int>(std::thread::hardware_concurrency());
-  std::string dtype = "float32";
-  std::string dir = (std::filesystem::temp_directory_path() / "mechlens-bench-bert-base").string();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--tokens") tokens = std::stoi(value);
-    else if (flag == "--threads") threads = std::stoi(value);
-    else if (flag == "--dtype") dtype = value;
-    else if (flag == "--dir") dir = value;
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--memory") { o.memory = true; continue; }
+    if (flag == "--naive") { o.naive = true; continue; }
+    if (i + 1 >= argc) { std::cerr << "missing value for " << flag << "\n"; return 2; }
+    const std::string value = argv[++i];
+    if (flag == "--model") o.model = value;
+    else if (flag == "--tokens") o.tokens = std::stoi(value);
+    else if (flag == "--threads") o.threads = std::stoi(value);
+    else if (flag == "--dtype") o.dtype = value;
+    else if (flag == "--dir") o.dir = value;
+    else if (flag == "--peer") o.peer = value;
+    else if (flag == "--phase") o.phase = value;
+    else if (flag == "--layers") o.first = std::stoi(value), o.last = std::stoi(value.substr(value.find(':') + 1));
     else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
   }
-  at::set_num_threads(threads);
-  at::NoGradGuard no_grad;
-
-  if (!std::filesystem::exists(dir + "/config.json")) {
-    std::cerr << "writing a BERT-base-shaped random checkpoint to " << dir << "\n";
-    mechlens::tiny::write_tiny_bert(dir, mechlens::tiny::TinyBertOptions::bert_base_shaped());
-  }
-  auto model = mechlens::models::load("bert", {dir, dtype, "cpu"});
-  const mechlens::Geometry g = model->geometry();
-
-  // A 128-token input: random vocabulary ids with a [MASK] in the middle.
-  mechlens::EncodedInput input;
-  at::Tensor ids = at::randint(1000, g.vocab_size, {tokens}, at::kLong);
-  ids[0] = 101, ids[tokens - 1] = 102, ids[tokens / 2] = 103;
-  input.ids.assign(ids.data_ptr<std::int64_t>(), ids.data_ptr<std::int64_t>() + tokens);
-  input.answer_position = tokens / 2;
-  const mechlens::Batch single = model->make_batch({&input});
-  const at::Tensor answer = at::tensor({input.answer_position}, at::kLong);
-  const auto kind = mechlens::HeadAblation::zero;
-
-  mechlens::capture_resid_pre(*model, single, answer);  // warm-up
-  auto start = Clock::now();
-  const mechlens::CleanRun clean = mechlens::capture_resid_pre(*model, single, answer);
-  at::Tensor batched = at::empty({g.n_layers, g.n_heads, g.vocab_size});
-  for (int l = 0; l < g.n_layers; ++l)
-    batched[l] = mechlens::ablate_each_head(*model, single, clean.resid_pre[l], l, kind, answer).select(1, 0).to(at::kFloat);
-  const double t_batched = seconds_since(start);
-
-  start = Clock::now();
-  at::Tensor naive = at::empty({g.n_layers, g.n_heads, g.vocab_size});
-  for (int l = 0; l < g.n_layers; ++l)
-    for (int h = 0; h < g.n_heads; ++h) {
-      mechlens::HookSet hooks;
-      mechlens::add_head_ablations(hooks, g, {mechlens::LayerHead{l, h}}, kind);
-      naive[l][h] = model->forward(single, &hooks, answer)[0][0].to(at::kFloat);
+  if (o.model != "bert" && o.model != "qwen2") { std::cerr << "--model bert|qwen2\n"; return 2; }
+  if (o.tokens <= 0) o.tokens = o.model == "bert" ? 128 : 256;
+  if (o.dir.empty())
+    o.dir = (std::filesystem::temp_directory_path() /
+             (o.model == "bert" ? "mechlens-bench-bert-base" : "mechlens-bench-qwen2-0.5b")).string();
+  at::set_num_threads(o.threads);
+  {
+    // Resolve the layer range once the geometry is known (children get it explicit).
+    if (!o.phase.empty()) {
+      mechlens::host::keep_freed_memory_for_reuse();  // as the CLI runs
+      return run_phase(o);
     }
-  const double t_naive = seconds_since(start);
+  }
+  Setup s = setup(o);
+  const mechlens::Geometry g = s.model->geometry();
+  if (o.last < 0 || o.last > g.n_layers) o.last = g.n_layers;
+  if (o.first < 0 || o.first >= o.last) { std::cerr << "bad --layers\n"; return 2; }
+  const auto st = o.dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
 
-  const Shape s{double(g.n_layers), double(g.n_heads), double(g.d_model), 4.0 * g.d_model, double(g.vocab_size), double(tokens)};
-  const auto st = dtype == "bfloat16" ? at::kBFloat16 : dtype == "float64" ? at::kDouble : at::kFloat;
-  const double plain = matmul_gflops(st, 2048);
-  const double sweep_gflops = s.sweep() / t_batched / 1e9;
-  const double max_diff = (batched - naive).abs().max().item<double>();
+  std::printf("%s sweep: %d layers x %d heads (%d KV), d_model %d, %d tokens, %s, %d threads; layers %d..%d swept\n",
+              o.model.c_str(), g.n_layers, g.n_heads, g.n_kv_heads, g.d_model, o.tokens, o.dtype.c_str(), o.threads,
+              o.first, o.last - 1);
+  std::fflush(stdout);
 
-  std::printf("BERT-base-shaped sweep: %d layers x %d heads, d_model %d, %d tokens, %s, %d threads\n",
-              g.n_layers, g.n_heads, g.d_model, tokens, dtype.c_str(), threads);
-  std::printf("  naive loop (one full forward per head): %8.2f s  (%.1f GFLOP/s on its %.1f GFLOP)\n",
-              t_naive, s.naive() / t_naive / 1e9, s.naive() / 1e9);
-  std::printf("  batched + prefix reuse:                 %8.2f s  (%.1f GFLOP/s on the %.1f GFLOP the sweep needs)\n",
-              t_batched, sweep_gflops, s.sweep() / 1e9);
-  std::printf("  speed-up: %.2fx   plain 2048^3 matmul: %.1f GFLOP/s   sweep / matmul: %.0f%%\n",
-              t_naive / t_batched, plain, 100.0 * sweep_gflops / plain);
-  std::printf("  max |batched - naive| logit: %.3g\n", max_diff);
+  // mechlens, timed (warm-up: the last swept layer once): first with glibc's
+  // default malloc, then as the CLI runs (freed memory kept for reuse).
+  at::Tensor p_exact;
+  std::int64_t top = -1;
+  double t_default_malloc = 0, t_mechlens = 0;
+  {
+    at::NoGradGuard no_grad;
+    exact_sweep(s, o.last - 1, o.last);
+    auto start = Clock::now();
+    exact_sweep(s, o.first, o.last);
+    t_default_malloc = seconds_since(start);
+    mechlens::host::keep_freed_memory_for_reuse();
+    exact_sweep(s, o.last - 1, o.last);
+    start = Clock::now();
+    p_exact = exact_sweep(s, o.first, o.last, &top);
+    t_mechlens = seconds_since(start);
+  }
+  // The same again under the op recorder: FLOPs counted and the time by op.
+  bench::OpProfile profile;
+  double t_profiled = 0;
+  {
+    at::NoGradGuard no_grad;
+    bench::OpRecorder recorder;
+    const auto start = Clock::now();
+    exact_sweep(s, o.first, o.last);
+    t_profiled = seconds_since(start);
+    profile = recorder.result();
+  }
+  const double plain_cpp = matmul_gflops(st, 2048);
+
+  // The peer: same checkpoint, same ids, same layers.
+  double t_peer = -1, peer_flops = -1, plain_py = -1, peer_diff = -1;
+  if (o.peer != "none") {
+    const std::string ids_file = o.dir + "/bench_ids.txt";
+    {
+      std::ofstream f(ids_file);
+      for (auto id : s.ids) f << id << ' ';
+    }
+    const std::string cmd = "/usr/bin/python3 " + o.peer + " --checkpoint " + o.dir + " --ids " + ids_file +
+                            " --answer " + std::to_string(s.input.answer_position) + " --threads " +
+                            std::to_string(o.threads) + " --layers " + std::to_string(o.first) + ":" +
+                            std::to_string(o.last) + " --dtype " + o.dtype;
+    const std::string out = run_and_read(cmd);
+    try {
+      const auto j = nlohmann::json::parse(out.substr(out.rfind("{\"seconds\"")));
+      t_peer = j["seconds"], peer_flops = j["gemm_flops"], plain_py = j["matmul_2048_gflops"];
+      const std::vector<double> p = j["p_top"];
+      const at::Tensor mine = p_exact.narrow(0, o.first, o.last - o.first).flatten();
+      if (j["top_token"].get<std::int64_t>() != top) std::printf("  PEER DISAGREES on the clean top token\n");
+      if (static_cast<std::int64_t>(p.size()) == mine.numel())
+        peer_diff = (mine - at::tensor(p, at::kDouble)).abs().max().item<double>();
+    } catch (const std::exception& e) {
+      std::printf("  peer failed (%s): %s\n", e.what(), out.substr(0, 400).c_str());
+    }
+  }
+
+  const double d_ff = nlohmann::json::parse(std::ifstream(o.dir + "/config.json"))["intermediate_size"].get<double>();
+  const Floor fl{double(g.n_layers), double(g.n_heads), double(g.n_kv_heads), double(g.d_model), double(g.d_head),
+                 d_ff, double(g.vocab_size), double(o.tokens), o.model == "qwen2"};
+  const double floor_flops = fl.sweep(o.first, o.last);
+  std::printf("  mechlens exact sweep, glibc's default malloc: %.2f s\n", t_default_malloc);
+  std::printf("  mechlens exact sweep:      %8.2f s   %8.1f GFLOP executed (counted)  %6.1f GFLOP/s\n", t_mechlens,
+              profile.gemm_flops / 1e9, profile.gemm_flops / t_mechlens / 1e9);
+  if (t_peer > 0)
+    std::printf("  plain PyTorch peer:        %8.2f s   %8.1f GFLOP executed (counted)  %6.1f GFLOP/s\n", t_peer,
+                peer_flops / 1e9, peer_flops / t_peer / 1e9);
+  std::printf("  FLOP floor of this sweep:             %8.1f GFLOP (mechlens runs %.2fx of it)\n", floor_flops / 1e9,
+              profile.gemm_flops / floor_flops);
+  if (t_peer > 0)
+    std::printf("  mechlens / peer speed: %.2fx (peer seconds / mechlens seconds); max |p(t*) mechlens - peer| %.3g\n",
+                t_peer / t_mechlens, peer_diff);
+  std::printf("  peak reference, 2048^3 matmul: %.1f GFLOP/s (python torch %s), %.1f GFLOP/s (libtorch here)\n",
+              plain_py, "1.13", plain_cpp);
+  std::printf("  mechlens GEMM-FLOP rate / python matmul peak: %.0f%%\n",
+              100.0 * profile.gemm_flops / t_mechlens / 1e9 / std::max(plain_py, plain_cpp));
+  print_profile(profile, t_profiled);
+  std::fflush(stdout);
+
+  if (o.naive) {
+    at::NoGradGuard no_grad;
+    const auto start = Clock::now();
+    double max_diff = 0;
+    for (int l = o.first; l < o.last; ++l)
+      for (int h = 0; h < g.n_heads; ++h) {
+        mechlens::HookSet hooks;
+        mechlens::add_head_ablations(hooks, g, {mechlens::LayerHead{l, h}}, mechlens::HeadAblation::zero);
+        const at::Tensor row = s.model->forward(s.single, &hooks, s.answer)[0][0].to(at::kDouble);
+        max_diff = std::max(max_diff, std::abs(at::softmax(row, -1)[top].item<double>() - p_exact[l][h].item<double>()));
+      }
+    std::printf("  naive loop (one full forward per head): %.2f s; max |p(t*) batched - naive| %.3g\n",
+                seconds_since(start), max_diff);
+  }
 
   // Attribution patching of the same matrix (top1_prob_change, zero ablation).
-  const at::Tensor clean_logits = clean.logits[0][0].to(at::kDouble);
-  const std::int64_t top = clean_logits.argmax().item<std::int64_t>();
-  const double p_top = at::softmax(clean_logits, -1)[top].item<double>();
-  const mechlens::LogitMetric metric = [=](const at::Tensor& logits) {
-    return at::softmax(logits[0], -1)[top] / p_top;
-  };
-  mechlens::attribute_head_ablations(*model, single, kind, answer, {metric});  // warm-up
-  start = Clock::now();
-  const at::Tensor estimate = mechlens::attribute_head_ablations(*model, single, kind, answer, {metric})[0];
-  const double t_attribution = seconds_since(start);
-  const at::Tensor exact = (at::softmax(batched.to(at::kDouble), -1).select(2, top) - p_top) / p_top;  // [L, H]
-  auto ranks = [](const at::Tensor& v) { return v.flatten().argsort().argsort().to(at::kDouble); };
-  const at::Tensor ra = ranks(estimate.abs()), rb = ranks(exact.abs());
-  const double n = static_cast<double>(ra.numel());
-  const double rho = 1 - 6 * (ra - rb).pow(2).sum().item<double>() / (n * (n * n - 1));
-  std::printf("  attribution patching (1 forward + 1 backward): %8.2f s, %.1fx faster than the batched sweep; "
-              "Spearman(|estimate|, |exact|) over %d heads: %.3f\n",
-              t_attribution, t_batched / t_attribution, static_cast<int>(n), rho);
+  {
+    at::Tensor clean_logits;
+    {
+      at::NoGradGuard no_grad;
+      clean_logits = s.model->forward(s.single, nullptr, s.answer)[0][0].to(at::kDouble);
+    }
+    const double p_top = at::softmax(clean_logits, -1)[top].item<double>();
+    const auto metric = top_prob_metric(top, p_top);
+    mechlens::attribute_head_ablations(*s.model, s.single, mechlens::HeadAblation::zero, s.answer, {metric});
+    const auto start = Clock::now();
+    const at::Tensor estimate =
+        mechlens::attribute_head_ablations(*s.model, s.single, mechlens::HeadAblation::zero, s.answer, {metric})[0];
+    const double t_attr = seconds_since(start);
+    const at::Tensor exact = (p_exact - p_top) / p_top;
+    const auto rows = [&](const at::Tensor& m) { return m.narrow(0, o.first, o.last - o.first); };
+    std::printf("  attribution patching (1 forward + 1 backward, all %d layers): %.2f s, %.1fx faster than the "
+                "exact sweep of layers %d..%d; Spearman(|estimate|, |exact|) over those %lld heads: %.3f\n",
+                g.n_layers, t_attr, t_mechlens / t_attr, o.first, o.last - 1,
+                static_cast<long long>(rows(exact).numel()), spearman_abs(rows(estimate), rows(exact)));
+    std::fflush(stdout);
+  }
+
+  if (o.memory) {
+    const std::string self = std::filesystem::canonical("/proc/self/exe").string();
+    const double load = child_peak(self, o, "load"), fwd = child_peak(self, o, "forward"),
+                 sweep = child_peak(self, o, "sweep"), saved = child_peak(self, o, "forward_saved"),
+                 attr = child_peak(self, o, "attribution");
+    std::printf("  peak RSS (each in its own process): weights %.2f GB; weights + one forward at batch %d %.2f GB; "
+                "sweep %.2f GB (%.2fx of that)\n",
+                load / 1e9, g.n_heads, fwd / 1e9, sweep / 1e9, sweep / fwd);
+    std::printf("  peak RSS: weights + one forward with saved activations %.2f GB; attribution %.2f GB (%.2fx)\n",
+                saved / 1e9, attr / 1e9, attr / saved);
+  }
   return 0;
 }
