@@ -4,6 +4,7 @@
 
 #include "mechlens/error.hpp"
 #include "mechlens/interventions.hpp"
+#include "models/final_block_at.hpp"
 
 namespace mechlens {
 
@@ -25,7 +26,8 @@ at::Tensor ablate_each_head(const Model& model, const Batch& single, const at::T
   HookSet hooks;
   add_head_ablations(hooks, geometry, rows, kind, single.attention_mask);
   at::NoGradGuard no_grad;
-  at::Tensor logits = model.forward_from(layer, resid_pre, single, &hooks, positions);
+  // The final block at the answer rows only when the adapter can (the floor, issue 14).
+  at::Tensor logits = models::forward_from_at(model, layer, resid_pre, single, &hooks, positions);
   // A single head on a batch-1 forward needs no expansion; keep the shape [n, P, V] anyway.
   if (logits.size(0) != static_cast<std::int64_t>(rows.size()))
     logits = logits.expand({static_cast<std::int64_t>(rows.size()), logits.size(1), logits.size(2)});
@@ -44,7 +46,7 @@ CleanRun capture_resid_pre(const Model& model, const Batch& batch, const at::Ten
     if (layer < out->size()) (*out)[layer] = value.detach().clone();
   });
   at::NoGradGuard no_grad;
-  run.logits = model.forward(batch, &hooks, positions);
+  run.logits = models::forward_from_at(model, 0, model.embed(batch, &hooks), batch, &hooks, positions);
   return run;
 }
 

@@ -67,6 +67,31 @@ at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, in
   return x;
 }
 
+at::Tensor BertModel::run_blocks_at(at::Tensor x, const Batch& batch, int first, const at::Tensor& positions,
+                                   const HookSet* hooks) const {
+  const int last = config_.num_layers - 1;
+  const std::string prefix = "blocks." + std::to_string(last) + ".";
+  bool hooked = first > last;
+  if (hooks && !hooks->empty())
+    for (const HookPoint& p : hook_points())
+      if (p.name.rfind(prefix, 0) == 0 && p.name != prefix + "hook_resid_pre" && hooks->wants(p.name)) hooked = true;
+  if (hooked) return gather_positions(run_blocks(std::move(x), batch, first, config_.num_layers, hooks), positions);
+
+  x = run_blocks(std::move(x), batch, first, last, hooks);
+  const BertLayerWeights& w = weights_.layers[last];
+  const HookScope scope(hooks, prefix);
+  x = scope("hook_resid_pre", std::move(x));
+  // Keys and values from every position; everything else at the rows asked for.
+  const at::Tensor rows = x.index_select(1, positions.to(x.device(), at::kLong));  // [B, P, D]
+  const auto heads = config_.num_heads, d_head = config_.head_dim();
+  const auto split = [&](const at::Tensor& t) { return t.view({t.size(0), t.size(1), heads, d_head}); };
+  const at::Tensor mask =
+      layers::make_attention_mask(batch.attention_mask, rows.size(1), x.size(1), false, x.device());
+  at::Tensor z = layers::attention(split(w.query(rows)), split(w.key(x)), split(w.value(x)), mask, scope.sub("attn."));
+  at::Tensor h = w.attn_ln(rows + w.attn_out(z.reshape({z.size(0), z.size(1), heads * d_head})));
+  return w.output_ln(h + w.output(layers::activate(config_.hidden_act, w.intermediate(h))));
+}
+
 at::Tensor BertModel::unembed(const at::Tensor& residual, const HookSet* hooks) const {
   if (!has_lm_head())
     fail(ckpt_->directory(), "no MLM head (cls.predictions.*): this is a bare BertModel encoder, it has no logits");

@@ -25,12 +25,13 @@
 #include "mechlens/model.hpp"
 #include "models/bert/bert_config.hpp"
 #include "models/bert/bert_weights.hpp"
+#include "models/final_block_at.hpp"
 #include "models/registry.hpp"
 #include "tokenize/wordpiece.hpp"
 
 namespace mechlens::models::bert {
 
-class BertModel final : public Model {
+class BertModel final : public Model, public FinalBlockAtPositions {
  public:
   static std::unique_ptr<BertModel> load(const LoadOptions& options);
 
@@ -50,6 +51,9 @@ class BertModel final : public Model {
   at::Tensor embed(const Batch& batch, const HookSet* hooks) const override;
   at::Tensor run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
                         const HookSet* hooks) const override;
+  // The final block at `positions` only (models/final_block_at.hpp).
+  at::Tensor run_blocks_at(at::Tensor residual, const Batch& batch, int first, const at::Tensor& positions,
+                           const HookSet* hooks) const override;
   // Errors when the checkpoint has no MLM head (a bare BertModel).
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
   // The decoder alone (word embeddings + bias), skipping the MLM transform.
