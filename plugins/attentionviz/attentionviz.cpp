@@ -140,7 +140,7 @@ class AttentionViz : public Analysis {
     }
     ctx.progress.update("attentionviz heads", nl * nh, nl * nh);
 
-    const auto edges = write_edges(ctx, data, layers, heads);
+    const auto edges = write_edges(ctx, data);
     set_attrs(ctx, data);
     report(ctx, t, layers, heads);
     if (ctx.params.get<bool>("figures")) draw_all(ctx, data, t, edges, layers, heads);
@@ -293,8 +293,8 @@ class AttentionViz : public Analysis {
     write_tensor(ctx.results, "keys", at::stack(ka).view({nl, nh, n, d}), dims);
   }
 
-  static std::vector<std::vector<Edge>> write_edges(RunContext& ctx, const Collected& data,
-                                                    const std::vector<int>& layers, const std::vector<int>& heads) {
+  // Each collected head carries its own layer and head index.
+  static std::vector<std::vector<Edge>> write_edges(RunContext& ctx, const Collected& data) {
     const int per_query = static_cast<int>(ctx.params.get<std::int64_t>("edges_per_query"));
     const double min_weight = ctx.params.get<double>("edge_min_weight");
     const std::int64_t n = data.tokens.size();

@@ -47,7 +47,7 @@ TEST(ExperimentRecipes, SeedRecipesNameKnownAdaptersAndLoad) {
           << r << ": adapter " << recipe.model.adapter;
       EXPECT_FALSE(recipe.inputs.empty()) << r;
       for (const auto& input : recipe.inputs)
-        if (input.image) EXPECT_TRUE(fs::exists(*input.image)) << r << ": " << *input.image;
+        if (input.image) { EXPECT_TRUE(fs::exists(*input.image)) << r << ": " << *input.image; }
     }
   }
 }

@@ -73,9 +73,10 @@ TEST_F(FaultInjection, KilledRunsResumeToTheUninterruptedResult) {
       r = run(resume);
       // Killed while HDF5 was writing, the `.partial` may not read back: the
       // first --resume then removes it (saying so) and a plain run follows.
-      if (r.exit_code != 0)
+      if (r.exit_code != 0) {
         EXPECT_TRUE(resume && r.output.find("the file was removed, run again without --resume") != std::string::npos)
             << "after a kill at " << delay << " s: " << r.output;
+      }
     }
     ASSERT_TRUE(fs::exists(out_));
     EXPECT_FALSE(fs::exists(out_ + ".partial"));

@@ -77,7 +77,7 @@ TEST_F(AttentionKnockout, BlockedEdgesWeighExactlyZeroInFloat32AndBfloat16) {
           }
         }
       // Each kept row still sums to 1.
-      if (layer > 0) EXPECT_LT((p[0].select(1, last).sum(-1) - 1).abs().max().item<float>(), 2e-2) << dtype;
+      if (layer > 0) { EXPECT_LT((p[0].select(1, last).sum(-1) - 1).abs().max().item<float>(), 2e-2) << dtype; }
     }
   }
 }

@@ -179,8 +179,9 @@ TEST_F(AttentionSuppression, AgreesWithThePythonReference) {
     EXPECT_LT(testing::max_abs_diff(score, ref.at("score_" + n)), 1e-4) << "case " << i;
     // Not a vacuous match: the scores are far from zero.
     EXPECT_GT(ref.at("score_" + n).abs().max().item<double>(), 1e-2) << "case " << i;
-    if (cases[i].conceptual)  // kappa 0.3 co-suppresses more than the explained tokens
+    if (cases[i].conceptual) {  // kappa 0.3 co-suppresses more than the explained tokens
       EXPECT_GT((factors != 1.0f).sum().item<std::int64_t>(), static_cast<std::int64_t>(explained.size()));
+    }
   }
 }
 

@@ -52,7 +52,7 @@ TEST_F(HeadAblations, BatchedRowsEqualSeparateForwards) {
       const at::Tensor separate = rows[b] ? ablated(single.batch, {rows[b]}, kind) : clean;
       EXPECT_LT(testing::rel_diff(expanded[b], separate[0]), kTol) << to_string(kind) << " row " << b;
       EXPECT_LT(testing::rel_diff(batched[b], separate[0]), kTol) << to_string(kind) << " row " << b;
-      if (rows[b]) EXPECT_GT(testing::max_abs_diff(separate, clean), 1e-4) << to_string(kind) << " row " << b;
+      if (rows[b]) { EXPECT_GT(testing::max_abs_diff(separate, clean), 1e-4) << to_string(kind) << " row " << b; }
     }
   }
 }

@@ -39,7 +39,7 @@ TEST(LlavaOnevisionAblations, BatchedAndSweptRowsEqualSeparateForwards) {
       if (rows[b]) add_head_ablations(one, g, {rows[b]}, kind, single.attention_mask);
       const at::Tensor separate = model->forward(single, &one, last);
       EXPECT_LT(testing::max_abs_diff(batched[b], separate[0]), 1e-5) << to_string(kind) << " row " << b;
-      if (rows[b]) EXPECT_GT(testing::max_abs_diff(separate, clean.logits), 1e-5) << to_string(kind) << " row " << b;
+      if (rows[b]) { EXPECT_GT(testing::max_abs_diff(separate, clean.logits), 1e-5) << to_string(kind) << " row " << b; }
     }
     // The sweep over one layer from its cached residual.
     const int layer = 1;

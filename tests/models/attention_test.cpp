@@ -49,7 +49,7 @@ TEST(Attention, CausalMaskAndPatternZeros) {
   const at::Tensor pattern = hooks.cached().at("x.hook_pattern")[0];  // [H, T, T]
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j) {
-      if (j > i || j == 3) EXPECT_EQ(pattern.select(1, i).select(1, j).abs().max().item<float>(), 0.0f);
+      if (j > i || j == 3) { EXPECT_EQ(pattern.select(1, i).select(1, j).abs().max().item<float>(), 0.0f); }
     }
   EXPECT_NEAR(pattern[0][0][0].item<float>(), 1.0f, 1e-6);
   EXPECT_FALSE(pattern.isnan().any().item<bool>());

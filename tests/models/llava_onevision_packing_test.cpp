@@ -32,7 +32,7 @@ TEST(LlavaPacking, NamedSizesGiveTransformersCounts) {
   for (const auto& c : f.at("counts")) {
     const int h = c.at("height"), w = c.at("width");
     const bool named = (h == 480 && w == 640) || (h == 300 && w == 1000) || (h == 2000 && w == 2000) || (h == 384 && w == 384);
-    if (named) EXPECT_EQ(pack_layout({h, w}, pins, 384, 14, 9).tokens(), c.at("tokens").get<std::int64_t>()) << h << "x" << w;
+    if (named) { EXPECT_EQ(pack_layout({h, w}, pins, 384, 14, 9).tokens(), c.at("tokens").get<std::int64_t>()) << h << "x" << w; }
   }
 }
 

@@ -75,7 +75,7 @@ inline RawArray raw_read(hid_t file, const std::string& path, hid_t memory_type)
   H5Sget_simple_extent_dims(space, out.shape.data(), nullptr);
   const hssize_t n = H5Sget_simple_extent_npoints(space);
   out.bytes.resize(static_cast<std::size_t>(n) * H5Tget_size(memory_type));
-  if (n > 0) EXPECT_GE(H5Dread(ds, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.bytes.data()), 0) << path;
+  if (n > 0) { EXPECT_GE(H5Dread(ds, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.bytes.data()), 0) << path; }
   H5Sclose(space);
   H5Tclose(type);
   H5Dclose(ds);
@@ -100,7 +100,7 @@ inline std::vector<std::string> raw_read_strings(hid_t file, const std::string& 
   EXPECT_EQ(H5Tget_cset(type), H5T_CSET_UTF8) << path << " should be UTF-8";
   const hid_t space = H5Dget_space(ds);
   std::vector<char*> ptrs(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)));
-  if (!ptrs.empty()) EXPECT_GE(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), 0);
+  if (!ptrs.empty()) { EXPECT_GE(H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), 0); }
   for (char* p : ptrs) {
     out.emplace_back(p);
     H5free_memory(p);
@@ -124,7 +124,7 @@ inline std::vector<std::string> raw_string_attr(hid_t file, const std::string& p
   const hid_t space = H5Aget_space(attr);
   const hssize_t n = H5Sget_simple_extent_type(space) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space);
   std::vector<char*> ptrs(static_cast<std::size_t>(n));
-  if (n > 0) EXPECT_GE(H5Aread(attr, type, ptrs.data()), 0);
+  if (n > 0) { EXPECT_GE(H5Aread(attr, type, ptrs.data()), 0); }
   for (char* p : ptrs) {
     out.emplace_back(p);
     H5free_memory(p);
@@ -145,7 +145,7 @@ std::vector<T> raw_numeric_attr(hid_t file, const std::string& path, const std::
   if (space_class) *space_class = H5Sget_simple_extent_type(space);
   const hssize_t n = H5Sget_simple_extent_type(space) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space);
   std::vector<T> v(static_cast<std::size_t>(n));
-  if (n > 0) EXPECT_GE(H5Aread(attr, memory_type, v.data()), 0);
+  if (n > 0) { EXPECT_GE(H5Aread(attr, memory_type, v.data()), 0); }
   H5Sclose(space);
   H5Aclose(attr);
   return v;

@@ -64,8 +64,8 @@ TEST(BpeApi, AddedTokensSplitTheTextBeforeBpe) {
   EXPECT_EQ(t.encode("<image>").ids, std::vector<std::int64_t>{151646});
   EXPECT_EQ(t.encode("<image><image>").ids, (std::vector<std::int64_t>{151646, 151646}));
   // Text on either side of an added token is tokenized as if alone.
-  for (const std::string& left : {"Describe", "a  ", "你好", "x\n"})
-    for (const std::string& right : {"\nWhat is this?", "  b", "12"})
+  for (const std::string left : {"Describe", "a  ", "你好", "x\n"})
+    for (const std::string right : {"\nWhat is this?", "  b", "12"})
       EXPECT_EQ(t.encode(left + "<image>" + right).ids,
                 concat({t.encode(left).ids, {151646}, t.encode(right).ids}))
           << left << "|" << right;
@@ -76,7 +76,7 @@ TEST(BpeApi, AddedTokensSplitTheTextBeforeBpe) {
   EXPECT_EQ(std::count(chat.ids.begin(), chat.ids.end(), 151646), 1);
   EXPECT_EQ(chat.tokens.front(), "<|im_start|>");
   // Near misses are ordinary text.
-  for (const std::string& s : {"<IMAGE>", "< image>", "<imag>", "<|im_start|"}) {
+  for (const std::string s : {"<IMAGE>", "< image>", "<imag>", "<|im_start|"}) {
     const auto ids = t.encode(s).ids;
     EXPECT_TRUE(std::none_of(ids.begin(), ids.end(), [](std::int64_t id) { return id >= 151643; })) << s;
   }

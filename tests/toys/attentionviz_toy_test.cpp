@@ -92,7 +92,7 @@ TEST(AttentionVizToy, NormalisationDoesNotHideTheAgreementHeadsAttention) {
   for (std::size_t h = 0; h < subject_nearest.size(); ++h) {
     std::cout << "head " << h << ": [MASK]'s nearest key (2-D PCA, after) is the subject in " << subject_nearest[h]
               << " of " << sentences << " sentences\n";
-    if (static_cast<int>(h) != role) EXPECT_GT(subject_nearest[role], subject_nearest[h]) << "head " << h;
+    if (static_cast<int>(h) != role) { EXPECT_GT(subject_nearest[role], subject_nearest[h]) << "head " << h; }
   }
   EXPECT_GE(2 * subject_nearest[role], sentences);
   // The pictures a person looks at: the 2-D and 3-D PCA.

@@ -77,8 +77,9 @@ TEST(HeadAttributionToy, EstimateFindsTheInductionHeadAndRanksHeadsLikeTheExactS
     // The headline metric's estimate singles out the planted head. (On
     // logit_diff it does not: the first-order estimate of zeroing the
     // saturated induction head is far too small; verify_top is for that.)
-    if (std::string(metric) == "top1_prob_change")
+    if (std::string(metric) == "top1_prob_change") {
       EXPECT_EQ(best, planted["layer"].get<int>() * n_heads + planted["head"].get<int>()) << metric;
+    }
     // The verified heads' exact values are the exact sweep's.
     const auto& verified = estimate["exact_" + std::string(metric)]["values"];
     const auto& full = exact[metric]["values"];

@@ -48,7 +48,7 @@ class ShapesVlmToy : public ::testing::Test {
       spec.id = image["file"].get<std::string>();
       spec.text = image["questions"][0]["question"].get<std::string>();
       spec.image = kData + "/" + spec.id;
-      Prompt p{model_->encode(spec)};
+      Prompt p{model_->encode(spec), -1, {}, {}, {}};
       const auto answer = model_->encode_raw(space + image["questions"][0]["answer"].get<std::string>()).ids;
       EXPECT_EQ(answer.size(), 1u) << spec.id;
       p.expected = answer.at(0);
@@ -140,7 +140,7 @@ TEST_F(ShapesVlmToy, AnswersTheHeldOutSideQuestions) {
     spec.id = image["file"].get<std::string>();
     spec.text = image["questions"][1]["question"].get<std::string>();
     spec.image = kData + "/" + spec.id;
-    Prompt p{model_->encode(spec)};
+    Prompt p{model_->encode(spec), -1, {}, {}, {}};
     const std::string side = image["left"].get<bool>() ? "left" : "right";
     ASSERT_EQ(image["questions"][1]["answer"].get<std::string>(), side) << spec.id;
     p.expected = model_->encode_raw(space + side).ids.at(0);

@@ -232,7 +232,7 @@ void expect_reference_values(const ToyRun& run) {
 TEST_P(ToyRecipes, ArchiveReportsTheRecordedMechanism) {
   MECHLENS_REQUIRE_PYTHON("h5py", "torch");
   const ToyRun& run = run_of(GetParam());
-  if (GetParam().sensitivity != ToyRecipe::none) ASSERT_TRUE(run.sensitivity.is_object());
+  if (GetParam().sensitivity != ToyRecipe::none) { ASSERT_TRUE(run.sensitivity.is_object()); }
   GetParam().mechanism(run);
   if (GetParam().sensitivity == ToyRecipe::with_reference) expect_reference_values(run);
 }
