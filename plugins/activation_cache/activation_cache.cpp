@@ -51,18 +51,17 @@ class ActivationCache : public Analysis {
       const at::Tensor positions = chosen_positions(ctx, input);
       const at::Tensor logits = ctx.model.forward(single, &hooks, positions);
 
-      auto group = ctx.results.group(unit);
-      // Token positions label the position axes (coordinates, results.md
-      // §4.3): the rows kept are `positions`; a pattern's keys are every token.
-      write_tensor(*group, "pos", positions, {"pos"});
-      write_tensor(*group, "positions", positions, {"pos"});
-      if (ctx.params.get<bool>("logits")) write_tensor(*group, "logits", logits[0], {"pos", "vocab"});
+      // What is stored, hook points in the model's (forward) order.
+      std::vector<Stored> stored;
       std::int64_t keys = -1;
       bool queries = false;
-      for (const auto& [name, value] : hooks.cached()) {
+      for (const auto& name : names) {
+        const auto it = hooks.cached().find(name);
+        if (it == hooks.cached().end()) continue;
+        const at::Tensor& value = it->second;
         const std::vector<std::string>& dims = axes.at(name);
         if (dims.empty() || dims[0] != "batch") {
-          write_tensor(*group, name, value, dims);  // vision tower: every crop
+          stored.push_back({name, value, dims});  // vision tower: every crop
           continue;
         }
         at::Tensor t = value[0];  // one input per forward
@@ -76,8 +75,18 @@ class ActivationCache : public Analysis {
           queries = queries || kept[a] == "q_pos";
           if (kept[a] == "k_pos") keys = t.size(static_cast<std::int64_t>(a));
         }
-        write_tensor(*group, name, t, kept);
+        stored.push_back({name, t, kept});
       }
+      const bool with_logits = ctx.params.get<bool>("logits");
+      refuse_non_finite(input, stored, with_logits ? logits[0] : at::Tensor());
+
+      auto group = ctx.results.group(unit);
+      // Token positions label the position axes (coordinates, results.md
+      // §4.3): the rows kept are `positions`; a pattern's keys are every token.
+      write_tensor(*group, "pos", positions, {"pos"});
+      write_tensor(*group, "positions", positions, {"pos"});
+      if (with_logits) write_tensor(*group, "logits", logits[0], {"pos", "vocab"});
+      for (const Stored& s : stored) write_tensor(*group, s.name, s.value, s.dims);
       if (queries) write_tensor(*group, "q_pos", positions, {"q_pos"});
       if (keys >= 0) write_tensor(*group, "k_pos", at::arange(keys, at::kLong), {"k_pos"});
       ctx.results.mark_unit_done(unit);
@@ -85,6 +94,57 @@ class ActivationCache : public Analysis {
   }
 
  private:
+  struct Stored {
+    std::string name;
+    at::Tensor value;
+    std::vector<std::string> dims;
+  };
+
+  // Stored activations are measurements, so a NaN or Inf among them is
+  // refused, naming the input, the first hook point (forward order) and its
+  // layer; nothing of that input is written. The host checks the clean
+  // forward's logits at the answer position only: a non-finite value at
+  // another position, or in a hook point the answer does not depend on (say
+  // a dtype overflow in masked attention scores), would otherwise be stored
+  // as if it were a value. (Not a rule for every stored tensor: other
+  // plugins' results use NaN for "not computed".)
+  static void refuse_non_finite(const EncodedInput& input, const std::vector<Stored>& stored,
+                                const at::Tensor& logits) {
+    for (const Stored& s : stored) {
+      if (finite(s.value)) continue;
+      const std::string layer = layer_of(s.name);
+      fail("activation_cache", "input '" + input.spec.id + "': hook point '" + s.name + "'" +
+                                   (layer.empty() ? "" : " (" + layer + ")") + " holds " + what(s.value) +
+                                   "; nothing was stored for this input");
+    }
+    if (!finite(logits))
+      fail("activation_cache", "input '" + input.spec.id + "': the logits hold " + what(logits) +
+                                   " at a stored position; nothing was stored for this input");
+  }
+
+  static bool finite(const at::Tensor& t) {
+    return !t.defined() || !t.is_floating_point() || t.numel() == 0 || at::isfinite(t).all().item<bool>();
+  }
+
+  // "NaN (3 of 96 values)" / "Inf (...)": how many, so one stray value is told
+  // from a tensor that is wholly broken.
+  static std::string what(const at::Tensor& t) {
+    const std::int64_t bad = at::logical_not(at::isfinite(t)).sum().item<std::int64_t>();
+    return std::string(at::isnan(t).any().item<bool>() ? "NaN" : "Inf") + " (" + std::to_string(bad) + " of " +
+           std::to_string(t.numel()) + " values)";
+  }
+
+  // "blocks.3.attn.hook_q" -> "layer 3"; "vision.blocks.0.hook_mlp_out" -> "vision layer 0".
+  static std::string layer_of(const std::string& hook) {
+    const std::string marker = "blocks.";
+    const std::size_t at = hook.find(marker);
+    if (at == std::string::npos) return "";
+    const std::size_t start = at + marker.size();
+    const std::size_t end = hook.find('.', start);
+    return (hook.rfind("vision.", 0) == 0 ? "vision layer " : "layer ") +
+           hook.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+
   static std::vector<std::string> selected_hooks(const RunContext& ctx) {
     const auto& patterns = ctx.params.get<std::vector<std::string>>("hooks");
     const auto& layers = ctx.params.get<std::vector<std::int64_t>>("layers");
