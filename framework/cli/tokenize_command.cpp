@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "mechlens/error.hpp"
 #include "models/bert/bert_model.hpp"
+#include "models/llava_onevision/llava_model.hpp"
 #include "models/qwen2/qwen2_tokenizer.hpp"
 #include "models/registry.hpp"
 
@@ -88,6 +89,14 @@ std::function<EncodedInput(const std::string&, bool)> text_encoder(const std::st
   return nullptr;
 }
 
+// The adapters with images: LLaVA-OneVision encodes from config.json, the
+// tokenizer and the processor files without opening its weights; any other
+// adapter is loaded whole.
+std::unique_ptr<Model> model_for_encoding(const std::string& adapter, const std::string& dir) {
+  if (adapter == "llava_onevision") return models::llava_onevision::LlavaOnevisionModel::load_encoder(dir);
+  return models::load(adapter, {dir, "float32", "cpu"});
+}
+
 }  // namespace
 
 int tokenize_command(const Args& args) {
@@ -115,7 +124,7 @@ int tokenize_command(const Args& args) {
   const std::string dir = p.values["model"].as<std::string>();
   const std::string adapter = adapter_for(dir);
   const auto text_only = p.values.count("image") ? nullptr : text_encoder(adapter, dir);
-  const std::unique_ptr<Model> model = text_only ? nullptr : models::load(adapter, {dir, "float32", "cpu"});
+  const std::unique_ptr<Model> model = text_only ? nullptr : model_for_encoding(adapter, dir);
 
   InputSpec spec;
   spec.id = "tokenize";

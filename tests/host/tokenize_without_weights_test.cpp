@@ -9,6 +9,7 @@
 #include "host_test_support.hpp"
 #include "models/registry.hpp"
 #include "subprocess.hpp"
+#include "tiny_llava_onevision.hpp"
 #include "tiny_qwen2.hpp"
 
 namespace {
@@ -16,19 +17,21 @@ namespace {
 namespace fs = std::filesystem;
 using namespace mechlens::testing;
 
-nlohmann::json adapter_json(const std::string& adapter, const std::string& dir, const std::string& text) {
+nlohmann::json adapter_json(const std::string& adapter, const std::string& dir, const std::string& text,
+                            const std::string& image = "") {
   auto model = mechlens::models::load(adapter, {dir, "float32", "cpu"});
   mechlens::InputSpec spec;
   spec.text = text;
+  if (!image.empty()) spec.image = image;
   const mechlens::EncodedInput in = model->encode(spec);
   nlohmann::json modalities = nlohmann::json::array();
   for (const auto& a : in.annotations) modalities.push_back(mechlens::to_string(a.modality));
   return {{"ids", in.ids}, {"tokens", in.tokens}, {"modalities", modalities}};
 }
 
-nlohmann::json tokenize_json(const std::string& dir, const std::string& text) {
+nlohmann::json tokenize_json(const std::string& dir, const std::string& text, const std::string& image = "") {
   const auto r = run_command(shell_quote(mechlens_binary()) + " tokenize " + shell_quote(dir) + " " + shell_quote(text) +
-                             " --json");
+                             " --json" + (image.empty() ? "" : " --image " + shell_quote(image)));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return nlohmann::json::parse(r.output, nullptr, false);
 }
@@ -58,6 +61,30 @@ TEST(TokenizeWithoutWeights, Qwen2FolderWithoutWeights) {
   EXPECT_EQ(tokenize_json(dir / "tiny-qwen2", text), expected);
   fs::remove(dir / "tiny-qwen2/config.json");  // tokenizer.json alone: its BPE model says qwen2
   EXPECT_EQ(tokenize_json(dir / "tiny-qwen2", text), expected);
+}
+
+// LLaVA-OneVision used to be loaded whole (tower, projector, decoder). Now
+// config.json, the tokenizer and the processor files are enough, images too.
+TEST(TokenizeWithoutWeights, LlavaOnevisionFolderWithoutWeights) {
+  ScratchDir dir;
+  mechlens::tiny::write_tiny_llava_onevision(dir / "tiny-llava", {});
+  const std::string text = "What colour is it?";
+  const std::string image = std::string(MECHLENS_TEST_DATA) + "/vision/fixtures/sq384.png";
+  const nlohmann::json expected_text = adapter_json("llava_onevision", dir / "tiny-llava", text);
+  const nlohmann::json expected_image = adapter_json("llava_onevision", dir / "tiny-llava", text, image);
+  ASSERT_GT(expected_image["ids"].size(), expected_text["ids"].size() + 10);  // the image's tokens are there
+
+  fs::create_directories(dir / "no-weights");
+  std::size_t weights = 0;
+  for (const auto& entry : fs::directory_iterator(dir / "tiny-llava")) {
+    if (entry.path().extension() == ".safetensors" || entry.path().filename() == "model.safetensors.index.json")
+      ++weights;
+    else
+      fs::copy_file(entry.path(), dir / "no-weights" / entry.path().filename());
+  }
+  ASSERT_GT(weights, 0u);
+  EXPECT_EQ(tokenize_json(dir / "no-weights", text), expected_text);
+  EXPECT_EQ(tokenize_json(dir / "no-weights", text, image), expected_image);
 }
 
 TEST(TokenizeWithoutWeights, FolderWithoutTokenizerIsOneError) {

@@ -25,6 +25,7 @@ PackLayout LlavaOnevisionModel::pack_layout_for(int height, int width) const {
 
 std::vector<at::Tensor> LlavaOnevisionModel::image_features_batch(const std::vector<const EncodedInput*>& images,
                                                                   const HookSet* hooks) const {
+  require_weights("image features");
   // get_image_features: every crop of every image through the tower at once,
   // hidden_states[vision_feature_layer], the select strategy, the projector,
   // then split per image and packed.
@@ -70,7 +71,12 @@ at::Tensor LlavaOnevisionModel::image_features(const at::Tensor& pixels, int hei
   return image_features_batch({&in}, hooks)[0];
 }
 
+void LlavaOnevisionModel::require_weights(const char* what) const {
+  if (!ckpt_) fail("llava_onevision", std::string(what) + ": loaded for encoding only (no weights)");
+}
+
 at::Tensor LlavaOnevisionModel::embed(const Batch& batch, const HookSet* hooks) const {
+  require_weights("embed");
   const at::Tensor ids = batch.ids.to(options_.device(), at::kLong);
   at::Tensor x = decoder_.embed_tokens(ids);
   x = HookScope(hooks, "")("hook_embed", std::move(x));
@@ -105,10 +111,12 @@ at::Tensor LlavaOnevisionModel::embed(const Batch& batch, const HookSet* hooks) 
 
 at::Tensor LlavaOnevisionModel::run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
                                            const HookSet* hooks) const {
+  require_weights("run_blocks");
   return decoder_.run_blocks(std::move(residual), batch.attention_mask, first, last, hooks);
 }
 
 at::Tensor LlavaOnevisionModel::unembed(const at::Tensor& residual, const HookSet* hooks) const {
+  require_weights("unembed");
   return decoder_.unembed(residual, hooks);
 }
 

@@ -35,6 +35,11 @@ class LlavaImageProcessor;
 class LlavaOnevisionModel final : public Model {
  public:
   static std::unique_ptr<LlavaOnevisionModel> load(const LoadOptions& options);
+  // config.json, the tokenizer and preprocessor_config.json alone, no weights
+  // (`mechlens tokenize`: an 11 GB checkpoint need not be opened, a folder
+  // without its safetensors works): encode, encode_raw and token_string only;
+  // embed, run_blocks and unembed refuse.
+  static std::unique_ptr<LlavaOnevisionModel> load_encoder(const std::string& directory);
   ~LlavaOnevisionModel() override;
 
   std::string family() const override { return "llava_onevision"; }
@@ -62,6 +67,7 @@ class LlavaOnevisionModel final : public Model {
   }
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {
+    require_weights("unembed_unnormalized");
     return decoder_.unembed_unnormalized(residual);
   }
   at::TensorOptions options() const override { return options_; }
@@ -79,6 +85,7 @@ class LlavaOnevisionModel final : public Model {
 
  private:
   LlavaOnevisionModel() = default;
+  void require_weights(const char* what) const;
   // Features for every crop of several images at once (one tower pass).
   std::vector<at::Tensor> image_features_batch(const std::vector<const EncodedInput*>& images, const HookSet* hooks) const;
 

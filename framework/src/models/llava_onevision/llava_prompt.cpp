@@ -2,10 +2,13 @@
 // placeholder expanded to the packed feature count, and the annotations.
 #include <ATen/ATen.h>
 
+#include <filesystem>
+
 #include "mechlens/error.hpp"
 #include "models/llava_onevision/llava_inputs.hpp"
 #include "models/llava_onevision/llava_model.hpp"
 #include "models/llava_onevision/llava_patch_extents.hpp"
+#include "models/qwen2/qwen2_tokenizer.hpp"
 #include "models/token_strings.hpp"
 
 namespace mechlens::models::llava_onevision {
@@ -31,6 +34,18 @@ PromptParts prompt_parts(const std::string& text, bool with_image) {
 }
 
 }  // namespace
+
+std::unique_ptr<LlavaOnevisionModel> LlavaOnevisionModel::load_encoder(const std::string& directory) {
+  std::unique_ptr<LlavaOnevisionModel> m(new LlavaOnevisionModel());
+  const std::string file = (std::filesystem::path(directory) / "config.json").string();
+  const checkpoint::Config config = checkpoint::Config::load(file);
+  const auto model_type = config.get<std::string>("model_type");
+  if (model_type != "llava_onevision") fail(config.where("model_type"), "'" + model_type + "' is not llava_onevision");
+  m->config_ = LlavaConfig::from(config);
+  m->tokenizer_ = std::make_shared<tokenize::BytePairEncoding>(qwen2::load_qwen2_tokenizer(directory));
+  m->processor_ = load_llava_processor(directory, m->config_);
+  return m;
+}
 
 std::string LlavaOnevisionModel::prompt(const std::string& text, bool with_image) {
   const PromptParts p = prompt_parts(text, with_image);
@@ -131,7 +146,7 @@ EncodedInput LlavaOnevisionModel::encode_raw(const std::string& text) const {
 
 std::string LlavaOnevisionModel::token_string(std::int64_t id) const {
   if (!tokenizer_) fail("llava_onevision", "no tokenizer loaded");
-  return token_string_of(*tokenizer_, id, geometry().vocab_size, "llava_onevision");
+  return token_string_of(*tokenizer_, id, config_.text.vocab_size, "llava_onevision");
 }
 
 }  // namespace mechlens::models::llava_onevision
