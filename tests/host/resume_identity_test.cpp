@@ -83,6 +83,28 @@ TEST_F(ResumeIdentity, AnotherCheckpointIsRefused) {
   EXPECT_NE(msg.find("the checkpoint differs (config_sha256"), std::string::npos) << msg;
 }
 
+TEST_F(ResumeIdentity, WeightsSwappedUnderIdenticalHeadersAreRefused) {
+  interrupted_run();
+  // Another seed: same config.json, byte-identical safetensors header, other
+  // weights (as a fine-tune copied over the original would be).
+  const auto header = [&] {
+    const std::string bytes = read_file(dir_ / "tiny-bert/model.safetensors");
+    std::uint64_t length = 0;
+    for (int i = 7; i >= 0; --i) length = (length << 8) | static_cast<unsigned char>(bytes[i]);
+    return bytes.substr(0, 8 + length);
+  };
+  const std::string config_before = read_file(dir_ / "tiny-bert/config.json"), header_before = header();
+  mechlens::tiny::TinyBertOptions options;
+  options.layers = 2;
+  options.heads = 2;
+  options.seed = 4;
+  mechlens::tiny::write_tiny_bert(dir_ / "tiny-bert", options);
+  ASSERT_EQ(read_file(dir_ / "tiny-bert/config.json"), config_before);
+  ASSERT_EQ(header(), header_before);
+  const std::string msg = refused_resume();
+  EXPECT_NE(msg.find("the checkpoint differs (tensors_sha256"), std::string::npos) << msg;
+}
+
 TEST_F(ResumeIdentity, RunKilledBeforeItsRenameIsMovedIntoPlace) {
   // First run of an archive: the process died after the run was marked
   // complete and the file closed, before `.partial` was renamed.

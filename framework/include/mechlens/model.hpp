@@ -42,7 +42,7 @@ struct CheckpointIdentity {
   std::string path;                 // checkpoint directory
   std::string config_sha256;        // of config.json
   std::vector<std::string> files;   // weight files, relative to path
-  std::string tensors_sha256;       // over every tensor header (name, dtype, shape, offsets)
+  std::string tensors_sha256;       // over every tensor header (name, dtype, shape, offsets) and sampled tensor bytes
   std::string format;               // e.g. "hf-bert", "hf-llava-onevision"
 };
 
