@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "mechlens/error.hpp"
+#include "models/layers/batched_matmul.hpp"
 
 namespace mechlens::layers {
 
@@ -62,7 +63,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   const at::Tensor kh = repeat_kv(k.transpose(1, 2), n_heads / n_kv);  // [B, H, Tk, dh]
   const at::Tensor vh = repeat_kv(v.transpose(1, 2), n_heads / n_kv);
   // HF eager attention: matmul(q, k^T) * scaling, then the mask.
-  at::Tensor scores = at::matmul(q.transpose(1, 2), kh.transpose(-1, -2)).mul_(scale);  // [B, H, Tq, Tk]
+  at::Tensor scores = batched_matmul(q.transpose(1, 2), kh.transpose(-1, -2)).mul_(scale);  // [B, H, Tq, Tk]
   // Before any mask: the whole raw row, future keys included (AtMan shifts
   // each row by this row's minimum before it scales a key's column).
   scores = hooks("hook_attn_scores_unmasked", std::move(scores));
@@ -97,7 +98,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   if (boolean_mask) pattern = pattern.masked_fill(allowed.logical_not(), 0);
   pattern = hooks("hook_pattern", std::move(pattern));
 
-  at::Tensor z = at::matmul(pattern, vh).transpose(1, 2);  // [B, Tq, H, dh]
+  at::Tensor z = batched_matmul(pattern, vh).transpose(1, 2);  // [B, Tq, H, dh]
   return hooks("hook_z", std::move(z));
 }
 
