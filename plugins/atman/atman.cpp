@@ -54,6 +54,10 @@ class AtMan : public Analysis {
                 param::integer("max_batch", 8,
                                "Suppressions per forward (one batch row each); memory is one forward at this batch")
                     .at_least(1),
+                param::boolean("prefix_reuse", true,
+                               "Causal models: compute the clean forward's keys/values once and run each chunk of "
+                               "suppressions only from its first suppressed key (queries before it cannot see it); "
+                               "the same scores up to float rounding"),
                 param::integer("figures", 8, "Inputs drawn (token strip; image maps per crop)").at_least(0),
             }};
   }
@@ -69,6 +73,7 @@ class AtMan : public Analysis {
     s.explain = ctx.params.get<std::string>("explain");
     s.aggregate = ctx.params.get<std::string>("aggregate");
     s.max_batch = ctx.params.get<std::int64_t>("max_batch");
+    s.prefix_reuse = ctx.params.get<bool>("prefix_reuse");
     const int n_layers = ctx.model.geometry().n_layers;
     for (int l : s.layers)
       if (l < 0 || l >= n_layers)

@@ -118,24 +118,23 @@ Explanation explain(RunContext& ctx, const EncodedInput& input, const Settings& 
   // The LM input embeddings (for decoders the residual entering block 0;
   // BERT's carries position and type embeddings too).
   const at::Tensor factors = suppression_factors(embeds[0], e.explained, s.factor, s.conceptual, s.kappa);
-  e.clean_ce = clean_cross_entropy(model, single, embeds, positions, ids);
-  const at::Tensor suppressed =
-      suppressed_cross_entropy(model, single, embeds, factors, s.layers, positions, ids, s.max_batch);
+  // Prefix reuse: the clean forward keeps its keys/values (causal models
+  // only), and each chunk of suppressed rows runs from its first suppressed key.
+  const bool reuse = s.prefix_reuse && g.causal && model.reuses_prefix();
+  KeyValueCache clean_kv;
+  e.clean_ce = clean_cross_entropy(model, single, embeds, positions, ids, reuse ? &clean_kv : nullptr);
+  const at::Tensor suppressed = suppressed_cross_entropy(model, single, embeds, factors, s.layers, positions, ids,
+                                                         s.max_batch, reuse ? &clean_kv : nullptr, e.clean_ce);
   e.score = e.clean_ce.unsqueeze(0) - suppressed;
   e.relevance = s.aggregate == "squared_sum" ? e.score.pow(2).sum(1) : e.score.sum(1);
 
-  // Cost in forwards-equivalents: the clean forward, one per row, the
-  // generation; and what reuse of the unchanged causal prefix would cost
-  // (queries before a row's first suppressed key cannot see any edit).
-  const auto T = static_cast<double>(e.sequence.ids.size());
-  const auto R = static_cast<std::int64_t>(e.explained.size());
-  e.forwards = 1.0 + static_cast<double>(R) + static_cast<double>(e.generation_forwards);
-  e.forwards_prefix_reuse = 1.0 + static_cast<double>(e.generation_forwards);
-  const at::Tensor edited = (factors != 1.0f);
-  for (std::int64_t r = 0; r < R; ++r) {
-    const double first = g.causal ? static_cast<double>(edited[r].to(at::kInt).argmax().item<std::int64_t>()) : 0.0;
-    e.forwards_prefix_reuse += (T - first) / T;
-  }
+  // Cost in forward-equivalents: the clean forward, the suppressed rows
+  // (rows x run positions / T per forward), the generation.
+  const double fixed = 1.0 + static_cast<double>(e.generation_forwards);
+  e.forwards_no_reuse = fixed + suppression_forwards(factors, positions, s.max_batch, false);
+  e.forwards_prefix_reuse =
+      g.causal ? fixed + suppression_forwards(factors, positions, s.max_batch, true) : e.forwards_no_reuse;
+  e.forwards = reuse ? e.forwards_prefix_reuse : e.forwards_no_reuse;
   return e;
 }
 

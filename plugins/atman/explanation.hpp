@@ -21,6 +21,7 @@ struct Settings {
   std::string explain = "all";    // all | image | text
   std::string aggregate = "sum";  // sum | squared_sum
   std::int64_t max_batch = 8;
+  bool prefix_reuse = true;       // causal models: run each chunk only from its first suppressed key
 };
 
 struct Explanation {
@@ -33,8 +34,10 @@ struct Explanation {
   at::Tensor score;                         // [R, P] clean - suppressed cross-entropy (the authors' sign)
   at::Tensor relevance;                     // [R] sum over P of score (or of score^2)
   std::int64_t generation_forwards = 0;     // forwards spent finding the model's answer
-  double forwards = 0;                      // forwards-equivalents spent (clean + one per row + generation)
-  double forwards_prefix_reuse = 0;         // what reusing everything before each row's first suppressed key would cost
+  // Forward-equivalents (clean + suppressed rows x run positions / T + generation):
+  double forwards = 0;                      // spent
+  double forwards_no_reuse = 0;             // every row a full forward
+  double forwards_prefix_reuse = 0;         // each chunk from its first suppressed key (= no_reuse for BERT)
 };
 
 Explanation explain(mechlens::RunContext& ctx, const mechlens::EncodedInput& input, const Settings& s);

@@ -94,7 +94,7 @@ void write(RunContext& ctx, const std::vector<Explanation>& all, const Settings&
   at::Tensor target_id = at::full({N, P}, -1, at::kLong);
   at::Tensor target_position = at::full({N, P}, -1, at::kLong);
   at::Tensor clean_ce = at::full({N, P}, NAN, f64);
-  at::Tensor forwards = at::empty({N}, f64), reuse = at::empty({N}, f64);
+  at::Tensor forwards = at::empty({N}, f64), no_reuse = at::empty({N}, f64), reuse = at::empty({N}, f64);
   std::vector<std::string> token(static_cast<std::size_t>(N * T)), modality(token.size());
   std::vector<std::string> target_token(static_cast<std::size_t>(N * P)), source(static_cast<std::size_t>(N));
   for (std::int64_t i = 0; i < N; ++i) {
@@ -111,6 +111,7 @@ void write(RunContext& ctx, const std::vector<Explanation>& all, const Settings&
     target_position[i].narrow(0, 0, n).copy_(at::tensor(e.target_positions, at::kLong));
     clean_ce[i].narrow(0, 0, n).copy_(e.clean_ce);
     forwards[i] = e.forwards;
+    no_reuse[i] = e.forwards_no_reuse;
     reuse[i] = e.forwards_prefix_reuse;
     for (std::int64_t t = 0; t < L; ++t) {
       token[i * T + t] = e.sequence.tokens.at(t);
@@ -132,6 +133,7 @@ void write(RunContext& ctx, const std::vector<Explanation>& all, const Settings&
   write_tensor(out, "clean_cross_entropy", clean_ce, {"input", "target"});
   out.write_strings("target_source", source, "input");
   write_tensor(out, "forwards", forwards, {"input"});
+  write_tensor(out, "forwards_no_reuse", no_reuse, {"input"});
   write_tensor(out, "forwards_prefix_reuse", reuse, {"input"});
   out.set_attr("score_meaning",
                std::string("score = clean - suppressed cross-entropy of each target token (the authors' code's sign: "
@@ -139,9 +141,10 @@ void write(RunContext& ctx, const std::vector<Explanation>& all, const Settings&
                    (s.aggregate == "squared_sum" ? "sum over target tokens of score^2" : "sum over target tokens of score"));
   out.set_attr("aggregate", s.aggregate);
   out.set_attr("forwards_meaning",
-               std::string("forwards: forward-equivalents spent (clean + one per explained token + generation); "
-                           "forwards_prefix_reuse: what reusing each row's unchanged causal prefix would cost "
-                           "(computed, not used by this version)"));
+               std::string("forward-equivalents (clean forward + suppressed rows x positions run / T + "
+                           "generation): forwards = spent; forwards_no_reuse = every row a full forward; "
+                           "forwards_prefix_reuse = each chunk of max_batch rows run from its first suppressed key "
+                           "(causal models; = forwards_no_reuse for bidirectional ones)"));
   for (std::int64_t i = 0; i < N; ++i) {
     const std::vector<CropGrid> grids = crop_grids(all[i]);
     if (grids.empty()) continue;
@@ -189,10 +192,11 @@ void draw(RunContext& ctx, const std::vector<Explanation>& all, std::int64_t max
 }
 
 void report(RunContext& ctx, const std::vector<Explanation>& all, const Settings& s) {
-  double forwards = 0, reuse = 0;
+  double forwards = 0, no_reuse = 0, reuse = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Explanation& e = all[i];
     forwards += e.forwards;
+    no_reuse += e.forwards_no_reuse;
     reuse += e.forwards_prefix_reuse;
     if (i >= 5) continue;
     // The most relevant tokens: largest |relevance| (the sign depends on the aggregate).
@@ -212,10 +216,12 @@ void report(RunContext& ctx, const std::vector<Explanation>& all, const Settings
   }
   std::ostringstream cost;
   cost << "AtMan (" << s.aggregate << ", factor " << s.factor << (s.conceptual ? ", correlated suppression" : "")
-       << ") cost " << forwards << " forward-equivalents over " << all.size() << " inputs (" << reuse
-       << " with causal prefix reuse)";
+       << ") cost " << forwards << " forward-equivalents over " << all.size() << " inputs (" << no_reuse
+       << " without causal prefix reuse, " << reuse << " with it" << (s.prefix_reuse ? ", used" : ", not used")
+       << ")";
   ctx.findings.push_back(cost.str());
   ctx.results.set_attr("forwards_total", forwards);
+  ctx.results.set_attr("forwards_no_reuse_total", no_reuse);
   ctx.results.set_attr("forwards_prefix_reuse_total", reuse);
 }
 

@@ -68,8 +68,10 @@ TEST_F(AtManRun, ToyInductionRecipeSinglesOutTheCopiedFromToken) {
     EXPECT_LT(lowest, -1.0) << "input " << i;
     EXPECT_EQ(a["target_source"]["values"][i], "expected");
     EXPECT_EQ(a["target_position"]["values"][i], 18);
-    EXPECT_DOUBLE_EQ(a["forwards"]["values"][i].get<double>(), 20.0);  // clean + 19 rows
+    EXPECT_DOUBLE_EQ(a["forwards_no_reuse"]["values"][i].get<double>(), 20.0);  // clean + 19 rows
     EXPECT_LT(a["forwards_prefix_reuse"]["values"][i].get<double>(), 20.0);
+    // prefix_reuse defaults to true: what was spent is the reused cost.
+    EXPECT_DOUBLE_EQ(a["forwards"]["values"][i].get<double>(), a["forwards_prefix_reuse"]["values"][i].get<double>());
   }
   EXPECT_TRUE(fs::exists(dir_ / "out_figures" / "run_0001" / "atman" / "tokens_repeat_1.png"));
 }
