@@ -65,26 +65,29 @@ TEST(Phi4mmHdTransform, CropAndTokenCountsMatchTheProcessorRules) {
   // A sweep of odd sizes, both sides of the 36-crop limit.
   for (int w = 97; w < 9000; w += 611)
     for (int h = 53; h < 9000; h += 857) sizes.emplace_back(w, h);
-  for (const HdConfig c : {HdConfig{}, HdConfig{112, 14, 36}, HdConfig{448, 14, 16}}) {
-    nlohmann::json request = {{"crop_size", c.crop_size}, {"patch_size", c.patch_size}, {"dynamic_hd", c.dynamic_hd}};
-    for (const auto& [w, h] : sizes) request["sizes"].push_back({w, h});
-    Scratch scratch;
-    const auto ref = testing::run_reference("phi4mm_vision_reference.py geometry", "-", request, scratch);
-    const at::Tensor expected = ref.at("geometry").to(at::kLong);
-    ASSERT_EQ(expected.size(0), static_cast<std::int64_t>(sizes.size()));
+  // One Python run for every (size, config).
+  const std::vector<HdConfig> configs = {HdConfig{}, HdConfig{112, 14, 36}, HdConfig{448, 14, 16}};
+  nlohmann::json request;
+  for (const HdConfig& c : configs)
+    for (const auto& [w, h] : sizes) request["cases"].push_back({w, h, c.crop_size, c.patch_size, c.dynamic_hd});
+  Scratch scratch;
+  const auto ref = testing::run_reference("phi4mm_vision_reference.py geometry", "-", request, scratch);
+  const at::Tensor expected = ref.at("geometry").to(at::kLong);
+  ASSERT_EQ(expected.size(0), static_cast<std::int64_t>(sizes.size() * configs.size()));
+  std::int64_t row = 0;
+  for (const HdConfig& c : configs) {
     int over_limit = 0, refused = 0;
-    for (std::size_t i = 0; i < sizes.size(); ++i) {
-      const auto [w, h] = sizes[i];
+    for (const auto& [w, h] : sizes) {
+      const at::Tensor want_row = expected[row++].contiguous();
       const std::string what = std::to_string(w) + " x " + std::to_string(h) + " at crop " + std::to_string(c.crop_size) +
                                ", dynamic_hd " + std::to_string(c.dynamic_hd);
-      if (expected[std::int64_t(i)][0].item<std::int64_t>() < 0) {
+      if (want_row[0].item<std::int64_t>() < 0) {
         EXPECT_THROW(hd_geometry(w, h, c), Error) << what;
         ++refused;
         continue;
       }
       const HdGeometry g = hd_geometry(w, h, c);
-      const std::vector<std::int64_t> want(expected[std::int64_t(i)].data_ptr<std::int64_t>(),
-                                           expected[std::int64_t(i)].data_ptr<std::int64_t>() + expected.size(1));
+      const std::vector<std::int64_t> want(want_row.data_ptr<std::int64_t>(), want_row.data_ptr<std::int64_t>() + want_row.size(0));
       EXPECT_EQ(fields(g), want) << what;
       over_limit += (w + c.crop_size - 1) / c.crop_size * ((h + c.crop_size - 1) / c.crop_size) > c.dynamic_hd;
     }
@@ -93,41 +96,44 @@ TEST(Phi4mmHdTransform, CropAndTokenCountsMatchTheProcessorRules) {
   }
 }
 
-void compare_pixels(const std::string& image_name, const HdConfig& c) {
-  MECHLENS_REQUIRE_PYTHON("torch", "numpy", "PIL");
-  Scratch scratch;
-  const vision::RgbImage image = vision::decode_image(fixture(image_name));
-  const models::phi4mm::HdImage hd = models::phi4mm::hd_transform(image, c);
-  const auto ref = testing::run_reference(
-      "phi4mm_vision_reference.py preprocess", "-",
-      {{"image", fixture(image_name)}, {"crop_size", c.crop_size}, {"patch_size", c.patch_size}, {"dynamic_hd", c.dynamic_hd}},
-      scratch);
-  // The canvas (PIL BILINEAR resize, white pad) is exact.
-  const vision::RgbImage canvas = models::phi4mm::hd_canvas(image, hd.geometry, c.crop_size);
-  const at::Tensor mine = at::from_blob(const_cast<std::uint8_t*>(canvas.pixels.data()),
-                                        {canvas.height, canvas.width, 3}, at::kByte).to(at::kDouble);
-  ASSERT_EQ(mine.sizes(), ref.at("canvas").sizes()) << image_name;
-  EXPECT_EQ(testing::max_abs_diff(mine, ref.at("canvas")), 0.0) << image_name;
-  ASSERT_EQ(hd.pixel_values.sizes(), ref.at("pixel_values").sizes()) << image_name;
-  // Crops: float32 (u / 255 - 0.5) / 0.5 vs float64; the global view's bicubic in float32.
-  EXPECT_LT(testing::max_abs_diff(hd.pixel_values.narrow(0, 1, hd.geometry.crops()),
-                                  ref.at("pixel_values").narrow(0, 1, hd.geometry.crops())),
-            1e-6)
-      << image_name;
-  EXPECT_LT(testing::max_abs_diff(hd.pixel_values[0], ref.at("pixel_values")[0]), 2e-5) << image_name;
-  EXPECT_TRUE(at::equal(hd.patch_mask.to(at::kDouble), ref.at("patch_mask"))) << image_name;
-}
-
 TEST(Phi4mmHdTransform, PixelsMatchThePythonProcessor) {
-  // 61 x 45 at crop 56: 2 x 1 crops, upscaled, 37 px of white on the right (2 patch columns masked).
-  compare_pixels("w61h45.png", {56, 14, 36});
-  // 640 x 480 at crop 56 wants 12 x 9 crops: the 4 x 3 aspect ratio, downscaled (antialiased bilinear).
-  compare_pixels("w640h480.png", {56, 14, 36});
-  // 37 x 53 at crop 112: one crop, padded on the right; the global view upscales.
-  compare_pixels("w37h53.png", {112, 14, 36});
-  // 300 x 1000 at crop 56 wants 6 x 18 crops: exactly the 3 x 10 aspect ratio.
-  // (No JPEG here: stb_image and libjpeg decode a few levels apart.)
-  compare_pixels("w300h1000.png", {56, 14, 36});
+  MECHLENS_REQUIRE_PYTHON("torch", "numpy", "PIL");
+  const std::vector<std::pair<std::string, HdConfig>> cases = {
+      // 61 x 45 at crop 56: 2 x 1 crops, upscaled, 37 px of white on the right (2 patch columns masked).
+      {"w61h45.png", {56, 14, 36}},
+      // 640 x 480 at crop 56 wants 12 x 9 crops: the 4 x 3 aspect ratio, downscaled (antialiased bilinear).
+      {"w640h480.png", {56, 14, 36}},
+      // 37 x 53 at crop 112: one crop, padded on the right; the global view upscales.
+      {"w37h53.png", {112, 14, 36}},
+      // 300 x 1000 at crop 56 wants 6 x 18 crops: exactly the 3 x 10 aspect ratio.
+      // (No JPEG here: stb_image and libjpeg decode a few levels apart.)
+      {"w300h1000.png", {56, 14, 36}}};
+  nlohmann::json request;
+  for (const auto& [name, c] : cases)
+    request["images"].push_back(
+        {{"image", fixture(name)}, {"crop_size", c.crop_size}, {"patch_size", c.patch_size}, {"dynamic_hd", c.dynamic_hd}});
+  Scratch scratch;
+  const auto ref = testing::run_reference("phi4mm_vision_reference.py preprocess", "-", request, scratch);
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    const auto& [name, c] = cases[k];
+    const std::string K = std::to_string(k);
+    const vision::RgbImage image = vision::decode_image(fixture(name));
+    const models::phi4mm::HdImage hd = models::phi4mm::hd_transform(image, c);
+    // The canvas (PIL BILINEAR resize, white pad) is exact.
+    const vision::RgbImage canvas = models::phi4mm::hd_canvas(image, hd.geometry, c.crop_size);
+    const at::Tensor mine = at::from_blob(const_cast<std::uint8_t*>(canvas.pixels.data()),
+                                          {canvas.height, canvas.width, 3}, at::kByte).to(at::kDouble);
+    ASSERT_EQ(mine.sizes(), ref.at("canvas_" + K).sizes()) << name;
+    EXPECT_EQ(testing::max_abs_diff(mine, ref.at("canvas_" + K)), 0.0) << name;
+    const at::Tensor want = ref.at("pixel_values_" + K);
+    ASSERT_EQ(hd.pixel_values.sizes(), want.sizes()) << name;
+    // Crops: float32 (u / 255 - 0.5) / 0.5 vs float64; the global view's bicubic in float32.
+    EXPECT_LT(testing::max_abs_diff(hd.pixel_values.narrow(0, 1, hd.geometry.crops()), want.narrow(0, 1, hd.geometry.crops())),
+              1e-6)
+        << name;
+    EXPECT_LT(testing::max_abs_diff(hd.pixel_values[0], want[0]), 2e-5) << name;
+    EXPECT_TRUE(at::equal(hd.patch_mask.to(at::kDouble), ref.at("patch_mask_" + K))) << name;
+  }
 }
 
 TEST(Phi4mmHdTransform, AnnotationsFollowTheGridInModelOrder) {

@@ -14,12 +14,12 @@ attention), all in float64.
 
 usage (DIR is the checkpoint for "encode", ignored otherwise):
   phi4mm_vision_reference.py geometry DIR INPUT.json OUTPUT.json
-      INPUT  {"sizes": [[w, h], ...], "crop_size": 448, "patch_size": 14, "dynamic_hd": 36}
+      INPUT  {"cases": [[w, h, crop_size, patch_size, dynamic_hd], ...]}
       OUTPUT {"geometry": [n, 11]: crops_w, crops_h, resized_w, resized_h, pad_w, pad_h,
                             mask_rows, mask_cols, token_rows, token_cols, tokens (all -1: refused)}
   phi4mm_vision_reference.py preprocess DIR INPUT.json OUTPUT.json
-      INPUT  {"image": PATH, "crop_size", "patch_size", "dynamic_hd"}
-      OUTPUT {"pixel_values", "patch_mask", "canvas"} as {"shape", "data"}
+      INPUT  {"images": [{"image": PATH, "crop_size", "patch_size", "dynamic_hd"}, ...]}
+      OUTPUT {"pixel_values_K", "patch_mask_K", "canvas_K"} per image K as {"shape", "data"}
   phi4mm_vision_reference.py encode DIR INPUT.json OUTPUT.json
       INPUT  {"pixel_values": [...], "shape": [N, 3, S, S], "patch_mask": [...] (N x G x G of 0/1),
               "image_size": [h, w] (of the HD canvas, as the processor's image_sizes)}
@@ -152,12 +152,12 @@ def preprocess(path, image_size, patch_size, dynamic_hd):
     canvas = Image.new("RGB", (new_size[0] + pad_w, new_size[1] + pad_h), (255, 255, 255))
     canvas.paste(resized, (0, 0))
     u8 = np.asarray(canvas, dtype=np.float64)  # H, W, 3
-    hd = (u8.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+    hd = np.ascontiguousarray((u8.transpose(2, 0, 1) / 255.0 - 0.5) / 0.5)  # contiguous: BLAS matmuls below
     H, W = hd.shape[1:]
     S, G = image_size, image_size // patch_size
     crops = hd.reshape(3, ch, S, cw, S).transpose(1, 3, 0, 2, 4).reshape(-1, 3, S, S)
-    wy, wx = cubic_matrix(H, S), cubic_matrix(W, S)
-    glob = np.stack([wy @ hd[c] @ wx.T for c in range(3)])[None]
+    wy, wx = cubic_matrix(H, S), np.ascontiguousarray(cubic_matrix(W, S).T)
+    glob = np.stack([wy @ hd[c] @ wx for c in range(3)])[None]
     masks = mask.numpy().reshape(ch, G, cw, G).transpose(0, 2, 1, 3).reshape(-1, G, G)
     masks = np.concatenate([np.ones((1, G, G)), masks], axis=0)
     return np.concatenate([glob, crops], axis=0), masks, np.asarray(canvas)
@@ -287,16 +287,19 @@ def main():
         req = json.load(f)
     if mode == "geometry":
         rows = []
-        for w, h in req["sizes"]:
+        for w, h, crop, patch, dynamic_hd in req["cases"]:
             try:
-                g = geometry(w, h, req["crop_size"], req["patch_size"], req["dynamic_hd"])
+                g = geometry(w, h, crop, patch, dynamic_hd)
                 rows.append([g[k] for k in GEOMETRY_KEYS])
             except ValueError:
                 rows.append([-1] * len(GEOMETRY_KEYS))
         dump({"geometry": np.asarray(rows, dtype=np.float64).reshape(len(rows), len(GEOMETRY_KEYS))}, output_path)
     elif mode == "preprocess":
-        pv, masks, canvas = preprocess(req["image"], req["crop_size"], req["patch_size"], req["dynamic_hd"])
-        dump({"pixel_values": pv, "patch_mask": masks, "canvas": canvas}, output_path)
+        out = {}
+        for k, im in enumerate(req["images"]):
+            pv, masks, canvas = preprocess(im["image"], im["crop_size"], im["patch_size"], im["dynamic_hd"])
+            out.update({"pixel_values_%d" % k: pv, "patch_mask_%d" % k: masks, "canvas_%d" % k: canvas})
+        dump(out, output_path)
     elif mode == "encode":
         with open(os.path.join(directory, "config.json")) as f:
             cfg = json.load(f)
