@@ -9,6 +9,7 @@
 #include "mechlens/error.hpp"
 #include "tiny_bert.hpp"
 #include "tiny_llava_onevision.hpp"
+#include "tiny_phi4mm.hpp"
 #include "tiny_qwen2.hpp"
 
 namespace {
@@ -22,7 +23,9 @@ const char* const kUsage =
     "  --bert-base (12 layers, 12 heads, 768, 3072, vocab 30522; later options override)\n"
     "usage: mechlens-make-tiny qwen2 OUT_DIR [--layers N] [--seed N] [--dtype float32|bfloat16] [--untied]\n"
     "  [--qwen2-0.5b (24 layers, d 896, 14 heads / 2 KV, FFN 4864, vocab 151936)]\n"
-    "usage: mechlens-make-tiny llava_onevision OUT_DIR [--seed N] [--dtype float32|bfloat16] [--newer-layout]\n";
+    "usage: mechlens-make-tiny llava_onevision OUT_DIR [--seed N] [--dtype float32|bfloat16] [--newer-layout]\n"
+    "usage: mechlens-make-tiny phi4mm OUT_DIR [--layers N] [--seed N] [--dtype float32|bfloat16] [--shards N] [--native]\n"
+    "  [--no-vision] [--phi4mm-shaped (32 layers, d 3072, 24 / 8 heads, FFN 8192, vocab 200064, LoRA r 256, bf16, 3 shards)]\n";
 
 int to_int(const std::string& flag, const std::string& value) {
   try {
@@ -58,6 +61,29 @@ int write_decoder_family(const std::string& family, const std::string& out, int 
   return 0;
 }
 
+// phi4mm (tiny_phi4mm.hpp).
+int write_phi4mm(const std::string& out, int argc, char** argv) {
+  mechlens::tiny::TinyPhi4mmOptions o;
+  for (int i = 3; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) mechlens::fail(flag, "needs a value");
+      return argv[++i];
+    };
+    if (flag == "--phi4mm-shaped") o = mechlens::tiny::TinyPhi4mmOptions::phi4mm_shaped();
+    else if (flag == "--layers") o.layers = to_int(flag, value());
+    else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(to_int(flag, value()));
+    else if (flag == "--dtype") o.dtype = value();
+    else if (flag == "--shards") o.shards = to_int(flag, value());
+    else if (flag == "--native") o.native_layout = true;
+    else if (flag == "--no-vision") o.with_vision = false;
+    else mechlens::fail(flag, "unknown option\n" + std::string(kUsage));
+  }
+  mechlens::tiny::write_tiny_phi4mm(out, o);
+  std::cout << out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,7 +98,8 @@ int main(int argc, char** argv) {
     }
     const std::string family = argv[1], out = argv[2];
     if (family == "qwen2" || family == "llava_onevision") return write_decoder_family(family, out, argc, argv);
-    if (family != "bert") mechlens::fail("family", "'" + family + "' is not known (bert, qwen2, llava_onevision)");
+    if (family == "phi4mm") return write_phi4mm(out, argc, argv);
+    if (family != "bert") mechlens::fail("family", "'" + family + "' is not known (bert, qwen2, llava_onevision, phi4mm)");
     mechlens::tiny::TinyBertOptions o;
     for (int i = 3; i < argc; ++i) {
       const std::string flag = argv[i];

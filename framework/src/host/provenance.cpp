@@ -113,6 +113,8 @@ std::string resolved_recipe_toml(const recipe::Recipe& recipe, const std::vector
   out += "[model]\nadapter = " + toml_string(m.adapter) + "\npath = " + toml_string(m.path) +
          "\ndtype = " + toml_string(m.dtype) + "\ndevice = " + toml_string(m.device) +
          "\nthreads = " + std::to_string(m.threads) + "\n";
+  // Only when it differs from the default, so earlier runs' resolved recipes stay the same text.
+  if (!m.lora.empty() && m.lora != "runtime") out += "lora = " + toml_string(m.lora) + "\n";
   for (const InputSpec& input : recipe.inputs) {
     out += "\n[[inputs]]\nid = " + toml_string(input.id) + "\ntext = " + toml_string(input.text) + "\n";
     if (input.image) out += "image = " + toml_string(*input.image) + "\n";

@@ -133,7 +133,7 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   // 3. Model and inputs.
   auto t = Clock::now();
   std::unique_ptr<Model> model =
-      models::load(recipe.model.adapter, {recipe.model.path, recipe.model.dtype, recipe.model.device});
+      models::load(recipe.model.adapter, {recipe.model.path, recipe.model.dtype, recipe.model.device, recipe.model.lora});
   const double load_seconds = seconds_since(t);
   for (const std::string& w : checkpoint::take_load_warnings()) log.warn(w);
   const Geometry g = model->geometry();

@@ -4,6 +4,7 @@
 // (`adapter = "auto"`; {} = its name).
 #include "models/bert/bert_model.hpp"
 #include "models/llava_onevision/llava_model.hpp"
+#include "models/phi4mm/phi4mm_model.hpp"
 #include "models/qwen2/qwen2_model.hpp"
 #include "models/registry.hpp"
 
@@ -25,6 +26,10 @@ const std::vector<AdapterEntry>& builtin_adapters() {
        "LLaVA-OneVision (LlavaOnevisionForConditionalGeneration): SigLIP tower, anyres packing, Qwen2 decoder; text "
        "and images",
        {}},
+      {"phi4mm", &load_as<phi4mm::Phi4mmModel>,
+       "Phi-4-multimodal (remote-code Phi4MMForCausalLM and native Phi4MultimodalForCausalLM): Phi-4-mini decoder "
+       "with LongRoPE and the vision LoRA (model.lora runtime | merged), o200k tokenizer; text and images, no audio",
+       {"phi4mm", "phi4_multimodal"}},
       {"qwen2", &load_as<qwen2::Qwen2Model>,
        "Qwen2 decoder (Qwen2ForCausalLM), byte-level BPE from tokenizer.json; text only", {}},
   };

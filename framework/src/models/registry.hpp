@@ -15,6 +15,9 @@ struct LoadOptions {
   std::string path;             // checkpoint directory
   std::string dtype = "float32";
   std::string device = "cpu";
+  // How an adapter with a LoRA adapter runs it (phi4mm's vision LoRA): "runtime"
+  // (a low-rank path beside the base weights) or "merged" (folded in at load).
+  std::string lora = "runtime";
 };
 
 using Loader = std::function<std::unique_ptr<Model>(const LoadOptions&)>;

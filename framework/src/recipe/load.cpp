@@ -60,6 +60,7 @@ ModelSection read_model(const Entry& e) {
   m.dtype = f.str("dtype");
   m.device = f.str("device");
   m.threads = f.integer("threads");
+  m.lora = f.str("lora");
   return m;
 }
 

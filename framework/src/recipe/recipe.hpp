@@ -35,6 +35,7 @@ struct ModelSection {
   std::string dtype;    // "float32" | "bfloat16" | "float16" | "float64"
   std::string device;   // "cpu" | "cuda" | "cuda:N"
   std::int64_t threads = 0;  // 0 = number of cores
+  std::string lora;     // "runtime" | "merged": how phi4mm runs its vision LoRA
 };
 
 // One [[analysis]] entry: the plugin's parameters stay raw until the plugin's

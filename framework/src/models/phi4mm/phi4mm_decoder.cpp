@@ -1,0 +1,91 @@
+#include "models/phi4mm/phi4mm_decoder.hpp"
+
+#include <ATen/ATen.h>
+
+#include "mechlens/error.hpp"
+#include "models/layers/activations.hpp"
+#include "models/layers/attention.hpp"
+#include "models/layers/hook_points.hpp"
+#include "models/layers/rotary_attention.hpp"
+#include "models/phi4mm/phi4mm_rope.hpp"
+
+namespace mechlens::models::phi4mm {
+
+Geometry Phi4mmDecoder::geometry() const {
+  Geometry g;
+  g.n_layers = config_.num_layers;
+  g.n_heads = config_.num_heads;
+  g.n_kv_heads = config_.num_kv_heads;
+  g.d_head = config_.head_dim;
+  g.d_model = config_.hidden_size;
+  g.vocab_size = config_.vocab_size;
+  g.causal = true;
+  return g;
+}
+
+std::vector<HookPoint> Phi4mmDecoder::hook_points() const {
+  std::vector<HookPoint> points;
+  for (int l = 0; l < config_.num_layers; ++l)
+    layers::append_block_hooks(points, "blocks." + std::to_string(l) + ".", /*rotary=*/true);
+  points.push_back(layers::residual_hook("ln_final.hook_normalized"));
+  return points;
+}
+
+at::Tensor Phi4mmDecoder::embed_tokens(const at::Tensor& ids) const {
+  const at::Tensor on_device = ids.to(weights_.embed_tokens.device(), at::kLong);
+  if (on_device.numel() > 0) {
+    const auto lo = on_device.min().item<std::int64_t>(), hi = on_device.max().item<std::int64_t>();
+    if (lo < 0 || hi >= config_.vocab_size)
+      fail("phi4mm", "token id " + std::to_string(lo < 0 ? lo : hi) + " outside the vocabulary of " +
+                         std::to_string(config_.vocab_size));
+  }
+  return at::embedding(weights_.embed_tokens, on_device);
+}
+
+at::Tensor Phi4mmDecoder::run_blocks(at::Tensor x, const at::Tensor& attention_mask, const LoraRows& lora, int first,
+                                     int last, const HookSet* hooks) const {
+  if (first < 0 || last > config_.num_layers || first > last)
+    fail("phi4mm", "blocks [" + std::to_string(first) + ", " + std::to_string(last) + ") out of range");
+  if (first == last) return x;
+  const auto length = x.size(1);
+  const std::int64_t heads = config_.num_heads, kv = config_.num_kv_heads, dh = config_.head_dim;
+  const std::int64_t q_width = heads * dh, kv_width = kv * dh;
+  const at::Tensor mask = layers::make_attention_mask(attention_mask, length, length, true, x.device());
+  // LongRoPE picks its factors by the length of this forward (the padded batch length).
+  const layers::RotaryTables rotary = rope_tables(config_, length, x.scalar_type(), x.device());
+  for (int l = first; l < last; ++l) {
+    const Phi4mmLayerWeights& w = weights_.layers[l];
+    const HookScope scope(hooks, "blocks." + std::to_string(l) + ".");
+    x = scope("hook_resid_pre", std::move(x));
+    const at::Tensor qkv = w.qkv_proj(w.input_layernorm(x), lora);
+    // Sizes from the tensor at hand: a write hook may have changed the batch.
+    const auto heads_of = [&](std::int64_t offset, std::int64_t n) {
+      return qkv.narrow(-1, offset, n * dh).view({qkv.size(0), qkv.size(1), n, dh});
+    };
+    at::Tensor z = layers::rotary_attention(heads_of(0, heads), heads_of(q_width, kv), heads_of(q_width + kv_width, kv),
+                                            rotary, mask, scope.sub("attn."));
+    at::Tensor attn_out = w.o_proj(z.reshape({z.size(0), z.size(1), q_width}), lora);
+    attn_out = scope("hook_attn_out", std::move(attn_out));
+    x = x + attn_out;
+    const at::Tensor gate_up = w.gate_up_proj(w.post_attention_layernorm(x), lora);
+    const auto ff = gate_up.size(-1) / 2;
+    at::Tensor mlp_out = w.down_proj(
+        layers::activate(config_.hidden_act, gate_up.narrow(-1, 0, ff)) * gate_up.narrow(-1, ff, ff), lora);
+    mlp_out = scope("hook_mlp_out", std::move(mlp_out));
+    x = x + mlp_out;
+    x = scope("hook_resid_post", std::move(x));
+  }
+  return x;
+}
+
+at::Tensor Phi4mmDecoder::unembed_unnormalized(const at::Tensor& residual) const {
+  return at::linear(residual, weights_.lm_head);
+}
+
+at::Tensor Phi4mmDecoder::unembed(const at::Tensor& residual, const HookSet* hooks) const {
+  at::Tensor h = weights_.norm(residual);
+  h = HookScope(hooks, "")("ln_final.hook_normalized", std::move(h));
+  return at::linear(h, weights_.lm_head);
+}
+
+}  // namespace mechlens::models::phi4mm
