@@ -23,6 +23,7 @@
 #include "subprocess.hpp"
 #include "tiny_bert.hpp"
 #include "tiny_llava_onevision.hpp"
+#include "tiny_qwen2.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -135,6 +136,60 @@ hooks = ["blocks.*.hook_resid_post"]
     }
     ASSERT_TRUE(e["datasets"]["logits"].contains("max_abs_diff"));
     EXPECT_LT(e["datasets"]["logits"]["max_abs_diff"].get<double>(), 1e-4);
+  }
+}
+
+// The query and key caches (BERT's hook_q/hook_k; Qwen2's before and after the
+// rotation, keys on 2 KV heads for 4 query heads) at chosen positions, against
+// the float64 reference's projections.
+TEST_F(ActivationCacheValues, QueryAndKeyCachesMatchTheFloat64Reference) {
+  MECHLENS_REQUIRE_PYTHON("h5py", "torch");
+  mechlens::tiny::TinyBertOptions bert;
+  bert.layers = 2;
+  bert.heads = 4;
+  bert.seed = 11;
+  mechlens::tiny::write_tiny_bert((dir_ / "tiny-bert").string(), bert);
+  mechlens::tiny::write_tiny_qwen2((dir_ / "tiny-qwen2").string(), {});
+  const struct {
+    std::string model, adapter, hooks;
+    std::vector<std::string> names;
+    std::vector<int> widths;  // heads of each name's axis 1
+  } cases[] = {
+      {"tiny-bert", "bert", R"(["blocks.*.attn.hook_q", "blocks.*.attn.hook_k"])",
+       {"blocks.1.attn.hook_q", "blocks.1.attn.hook_k"}, {4, 4}},
+      {"tiny-qwen2", "qwen2",
+       R"(["blocks.*.attn.hook_q", "blocks.*.attn.hook_k", "blocks.*.attn.hook_rot_q", "blocks.*.attn.hook_rot_k"])",
+       {"blocks.1.attn.hook_q", "blocks.1.attn.hook_k", "blocks.1.attn.hook_rot_q", "blocks.1.attn.hook_rot_k"},
+       {4, 2, 4, 2}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.adapter);
+    fs::remove(archive());
+    run_recipe("[experiment]\nname = \"cache-qk\"\n\n[model]\nadapter = \"" + c.adapter + "\"\npath = \"" + c.model +
+               "\"\n\n[[inputs]]\nid = \"only\"\ntext = \"the cat sat on the [MASK] mat today\"\n\n"
+               "[[analysis]]\nplugin = \"activation_cache\"\nhooks = " + c.hooks + "\nlayers = [1]\npositions = [1, -1]\n");
+    const json checked = python("reference_activations.py", shell_quote(archive().string()) + " " +
+                                                                 shell_quote((dir_ / c.model).string()) + " activation_cache");
+    ASSERT_TRUE(checked.is_object());
+    const json& datasets = checked["only"]["datasets"];
+    const int n = checked["only"]["n_tokens"].get<int>();
+    EXPECT_EQ(checked["only"]["positions"], json::array({1, n - 1}));
+    for (std::size_t i = 0; i < c.names.size(); ++i) {
+      const std::string& name = c.names[i];
+      ASSERT_TRUE(datasets.contains(name)) << name;
+      EXPECT_EQ(datasets[name]["shape"][0], 2) << name;
+      EXPECT_EQ(datasets[name]["shape"][1], c.widths[i]) << name;
+      ASSERT_TRUE(datasets[name].contains("max_abs_diff"))
+          << name << " shape " << datasets[name]["shape"] << " vs reference " << datasets[name]["reference_shape"];
+      // float32 projections of a layer-normed stream (entries of a few units):
+      // 1e-4 is far below a wrong head, position or rotation.
+      EXPECT_LT(datasets[name]["max_abs_diff"].get<double>(), 1e-4) << name;
+      EXPECT_GT(datasets[name]["max_abs"].get<double>(), 0.1) << name;  // not vacuous
+    }
+    if (c.adapter == "qwen2") {
+      // The rotation moved position 1 (a check that hook_q and hook_rot_q are told apart).
+      EXPECT_NE(datasets["blocks.1.attn.hook_q"]["max_abs"], datasets["blocks.1.attn.hook_rot_q"]["max_abs"]);
+    }
   }
 }
 

@@ -9,7 +9,9 @@ token ids the archive recorded. Prints JSON per input:
 Stored hook points are compared with the reference's tensor at the stored
 positions: blocks.L.hook_resid_post with the stream after layer L [pos, d_model],
 blocks.L.attn.hook_pattern with layer L's softmax [head, q_pos, k_pos] (query
-rows at the positions), logits [pos, vocab].
+rows at the positions), blocks.L.attn.hook_q / hook_k (and Qwen2's hook_rot_q /
+hook_rot_k, after the rotation) with the projected queries [pos, head, d_head]
+and keys [pos, kv_head, d_head], logits [pos, vocab].
 
 usage: reference_activations.py ARCHIVE CHECKPOINT_DIR ANALYSIS[,ANALYSIS...]
   (several analyses: {"<analysis>": {...as above...}, ...})
@@ -35,6 +37,10 @@ def reference_for(name, ref, positions):
     m = re.fullmatch(r"blocks\.(\d+)\.attn\.hook_pattern", name)
     if m:
         return ref["pattern_%s" % m.group(1)][:, positions, :]
+    # Queries and keys: the reference holds [heads, T, dh], the hook [pos, heads, dh].
+    m = re.fullmatch(r"blocks\.(\d+)\.attn\.hook_(q|k|rot_q|rot_k)", name)
+    if m:
+        return ref["%s_%s" % (m.group(2), m.group(1))].transpose(0, 1)[positions]
     return None
 
 

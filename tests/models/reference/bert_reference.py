@@ -53,7 +53,8 @@ def activation(name):
 
 def forward(directory, ids, mask, internals=False):
     """BertForMaskedLM in float64: last_hidden_state and logits; with `internals` also hidden_embed,
-    hidden_L (the stream after layer L) and pattern_L (each layer's softmax)."""
+    hidden_L (the stream after layer L), pattern_L (each layer's softmax) and q_L, k_L (the
+    projected queries and keys, [B, H, T, dh])."""
     with open(os.path.join(directory, "config.json")) as f:
         cfg = json.load(f)
     w = Weights(read_checkpoint(directory))
@@ -91,6 +92,7 @@ def forward(directory, ids, mask, internals=False):
         pattern = torch.softmax(scores, dim=-1)
         if internals:
             hidden["pattern_%d" % layer] = pattern
+            hidden["q_%d" % layer], hidden["k_%d" % layer] = q, k  # [B, H, T, dh]
         context = (pattern @ v).permute(0, 2, 1, 3).reshape(B, T, d)
         a = ln(dense(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
         h = act(dense(a, p + "intermediate.dense"))

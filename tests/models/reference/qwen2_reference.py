@@ -54,7 +54,8 @@ def language_model_names(tensors):
 
 def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False, edit_scores=None):
     """Qwen2 decoder on input embeddings [B, T, D]; fills `out` with resid_post_L and logits
-    (and pattern_L, the softmax of each layer, when `patterns`). `edit_scores(layer, scores)`,
+    (and pattern_L, the softmax of each layer, and q_L, k_L, rot_q_L, rot_k_L, the queries and
+    keys [B, H or KV heads, T, dh] before and after the rotation, when `patterns`). `edit_scores(layer, scores)`,
     when given, replaces each layer's raw scores q k^T / sqrt(dh) [B, H, T, T] before the mask
     (AtMan's edit)."""
     prefix, head_name = language_model_names(tensors)
@@ -83,8 +84,12 @@ def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False, edit_scores=N
         q = (h @ w(p + "self_attn.q_proj.weight").T + w(p + "self_attn.q_proj.bias")).view(B, T, H, dh).transpose(1, 2)
         k = (h @ w(p + "self_attn.k_proj.weight").T + w(p + "self_attn.k_proj.bias")).view(B, T, KV, dh).transpose(1, 2)
         v = (h @ w(p + "self_attn.v_proj.weight").T + w(p + "self_attn.v_proj.bias")).view(B, T, KV, dh).transpose(1, 2)
+        if patterns:  # [B, H or KV, T, dh], before and after the rotation
+            out["q_%d" % layer], out["k_%d" % layer] = q, k
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if patterns:
+            out["rot_q_%d" % layer], out["rot_k_%d" % layer] = q, k
         k = k.repeat_interleave(H // KV, dim=1)
         v = v.repeat_interleave(H // KV, dim=1)
         scores = q @ k.transpose(-1, -2) / math.sqrt(dh)
