@@ -76,6 +76,28 @@ TEST_F(AtManRun, ToyInductionRecipeSinglesOutTheCopiedFromToken) {
   EXPECT_TRUE(fs::exists(dir_ / "out_figures" / "run_0001" / "atman" / "tokens_repeat_1.png"));
 }
 
+// Every stored score (each explained position x target token), relevance and
+// clean cross-entropy of the induction recipe against the float64 AtMan
+// reference (tests/models/reference/atman_reference.py) on the same
+// checkpoint, ids and parameters. Scores reach 15.7 nats; float32 vs float64
+// differs by 1e-5 (measured 9.9e-6), so 1e-4 leaves a 10x margin and still
+// catches a wrong factor, row or position (>= 1e-3 on these inputs).
+TEST_F(AtManRun, ToyInductionScoresEqualTheReference) {
+  MECHLENS_REQUIRE_PYTHON("torch");
+  const fs::path archive = run(kToys / "induction_atman.toml");
+  const auto r = run_command("/usr/bin/python3 " + shell_quote(std::string(MECHLENS_SOURCE_DIR) +
+                                                               "/tests/e2e/atman_archive_reference.py") +
+                             " " + shell_quote(archive.string()) + " " + shell_quote((kToys / "models/induction").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json c = json::parse(r.output);
+  EXPECT_EQ(c["inputs"], 3);
+  EXPECT_EQ(c["explained"], 3 * 19);
+  EXPECT_LT(c["score_max_abs_diff"].get<double>(), 1e-4);
+  EXPECT_LT(c["relevance_max_abs_diff"].get<double>(), 1e-4);
+  EXPECT_LT(c["clean_max_abs_diff"].get<double>(), 1e-6);
+  EXPECT_GT(c["score_max_abs"].get<double>(), 1.0);  // not vacuous
+}
+
 TEST_F(AtManRun, ToyShapesRecipeStoresGridsPerCropAndDrawsThem) {
   const fs::path archive = run(kToys / "shapes_vlm_atman.toml");
   const json a = dump_group(archive, "runs/run_0001/analyses/atman");
