@@ -101,7 +101,8 @@ def check_lens(group, entries, decode, final_logits, row, positions, result, key
         result[key + "_rank_mismatch"] = result.get(key + "_rank_mismatch", 0) + int(bad)
         kl = (final_lp.exp() * (final_lp - lp)).sum(1)
         entropy = -(p * lp).sum(1)
-        for name, value in (("kl_from_final", kl), ("entropy", entropy), ("target_prob", p[:, target])):
+        for name, value in (("kl_from_final", kl), ("entropy", entropy), ("target_prob", p[:, target]),
+                            ("target_logit", z[:, target])):
             stored = torch.tensor(group[name][row, e, :P])
             result[key + "_" + name] = max(result.get(key + "_" + name, 0.0), float((stored - value).abs().max()))
     if key == "lens":
@@ -137,6 +138,26 @@ def main():
             result["split_sum_minus_one"] = max(result.get("split_sum_minus_one", 0.0),
                                                 float(np.abs(split["mass"][row].sum(-1) - 1).max()))
             result["inputs"] += 1
+        # The split's aggregates, from its stored per-input tables (hand-derived:
+        # sums, means, per-tag means, the share of heads above `mostly`, one query row).
+        mass, part = split["mass"][()], split["image_part_mass"][()]
+        mostly = float(split.attrs["param.mostly"])
+        expected = {"mass_sum": mass.sum(0), "mass_mean": mass.mean(0), "image_part_mass_mean": part.mean(0),
+                    "mostly_image_share": (mass.mean(0)[:, :, 1] > mostly).mean(1),
+                    "n_query": np.ones(len(ids_of))}
+        if "tag" in split:
+            tags = strings(split["tag"])
+            by_tag = np.zeros((len(tags),) + mass.shape[1:])
+            count = np.zeros(len(tags))
+            for row, input_id in enumerate(ids_of):
+                for t in [x.decode() if isinstance(x, bytes) else x
+                          for x in np.asarray(run["inputs/by_id/" + input_id].attrs["tags"]).reshape(-1)]:
+                    by_tag[tags.index(t)] += mass[row]
+                    count[tags.index(t)] += 1
+            expected["mass_mean_by_tag"] = by_tag / count[:, None, None, None]
+            expected["tag_count"] = count
+            result["split_tags"] = tags
+        result["split_aggregates"] = max(float(np.abs(split[name][()] - value).max()) for name, value in expected.items())
     print(json.dumps(result))
 
 

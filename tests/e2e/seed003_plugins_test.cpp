@@ -69,10 +69,12 @@ class Seed003Plugins : public ::testing::Test {
       EXPECT_LT(c[k + "_target_prob"].get<double>(), 1e-5) << k;
       EXPECT_LT(c[k + "_entropy"].get<double>(), 1e-4) << k;
       EXPECT_LT(c[k + "_kl_from_final"].get<double>(), 1e-4) << k;
+      EXPECT_LT(c[k + "_target_logit"].get<double>(), 1e-4) << k;
     }
     EXPECT_LT(c["last_entry_vs_logits"].get<double>(), 1e-4);
     for (const char* m : {"split_text", "split_image", "split_special"}) EXPECT_LT(c[m].get<double>(), 1e-5) << m;
     EXPECT_LT(c["split_sum_minus_one"].get<double>(), 1e-5);
+    EXPECT_LT(c["split_aggregates"].get<double>(), 1e-12);
   }
 
   fs::path dir_;
@@ -91,10 +93,12 @@ path = "tiny-qwen2"
 id = "first"
 text = "the cat sat on the mat and the dog"
 expected = " sat"
+tags = ["animal", "long"]
 
 [[inputs]]
 id = "second"
 text = "a small house"
+tags = ["long"]
 
 [[analysis]]
 plugin = "logit_lens"
@@ -113,7 +117,9 @@ final_norm = false
 plugin = "head_modality_split"
 name = "split"
 )");
-  expect_reference_agrees(check_against_reference(archive, (dir_ / "tiny-qwen2").string(), "qwen2"), 2);
+  const json checked = check_against_reference(archive, (dir_ / "tiny-qwen2").string(), "qwen2");
+  expect_reference_agrees(checked, 2);
+  EXPECT_EQ(checked["split_tags"], json({"animal", "long"}));  // mass_mean_by_tag, tag_count checked with them
 
   const json lens = dump_group(archive, "runs/run_0001/analyses/lens");
   EXPECT_EQ(lens["topk_token"]["dims"], json({"input", "layer_entry", "pos", "k"}));
