@@ -12,6 +12,12 @@ usage: llava_onevision_reference.py CHECKPOINT_DIR INPUT.json OUTPUT.json
   INPUT.json  {"ids": [[...]], "mask": [[...]],
                "images": [null | {"pixel_values": [...], "shape": [N, 3, S, S], "image_size": [h, w]}, ...]}
   OUTPUT.json {"logits", "inputs_embeds", "image_features_<row>", "resid_post_<L>"}
+  optional in INPUT.json: "zero_heads": [[[layer, head], ...], ...] adds "logits_zeroed_<i>" for
+  each list i: the language model with those heads zeroed (the columns of o_proj that read
+  the head's slice of z set to 0, exactly z[..., head, :] = 0), the image features unchanged.
+  optional "answer_positions": [p per row]: every logits output is then [B, V] at those
+  positions only (keeps the output small), and "image_attention" [B, L, H] is added: each
+  head's attention from the answer position summed over the image-token keys.
 """
 import json
 import math
@@ -22,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qwen2_reference import embed_tokens, qwen2_forward, read_checkpoint  # noqa: E402
+from qwen2_reference import embed_tokens, language_model_names, qwen2_forward, read_checkpoint  # noqa: E402
 
 
 def layouts(tensors):
@@ -151,7 +157,31 @@ def main():
     with torch.no_grad():
         embeds = inputs_embeds(t, cfg, request["ids"], request.get("images", []), out)
         out["inputs_embeds"] = embeds
-        qwen2_forward(t, cfg["text_config"], embeds, request["mask"], out)
+        answer = request.get("answer_positions")
+        qwen2_forward(t, cfg["text_config"], embeds, request["mask"], out, patterns=answer is not None)
+        text = cfg["text_config"]
+        rows = torch.arange(ids.shape[0])
+        if answer is not None:
+            at = torch.tensor(answer, dtype=torch.long)
+            out["logits"] = out["logits"][rows, at]
+            image_keys = (ids == image_token).double()  # [B, T]
+            out["image_attention"] = torch.stack(
+                [(out.pop("pattern_%d" % layer)[rows, :, at, :] * image_keys[:, None, :]).sum(-1)
+                 for layer in range(text["num_hidden_layers"])], dim=1)
+            for name in [k for k in out if k.startswith(("q_", "k_", "rot_q_", "rot_k_", "resid_post_", "inputs_embeds",
+                                                         "image_features_"))]:
+                del out[name]
+        dh = text.get("head_dim", text["hidden_size"] // text["num_attention_heads"])
+        prefix, _ = language_model_names(t)
+        for i, heads in enumerate(request.get("zero_heads", [])):
+            zeroed = dict(t)
+            for layer, head in heads:
+                name = prefix + "layers.%d.self_attn.o_proj.weight" % layer
+                w = zeroed[name].clone()
+                w[:, head * dh:(head + 1) * dh] = 0
+                zeroed[name] = w
+            logits = qwen2_forward(zeroed, text, embeds, request["mask"], {})["logits"]
+            out["logits_zeroed_%d" % i] = logits if answer is None else logits[rows, at]
     payload = {k: {"shape": list(v.shape), "data": v.reshape(-1).tolist()} for k, v in out.items()}
     with open(output_path, "w") as f:
         json.dump(payload, f)
