@@ -3,7 +3,8 @@
 // sub-groups of each) in xarray, in one line, with named dims and coordinates
 // equal to h5py's reads (tests/support/check_xarray_groups.py). Generic over
 // recipes and plugins: a plugin that a toy recipe runs is checked without a
-// line here (a new recipe file is picked up when e2e_test is rebuilt).
+// line here (a new recipe file is picked up when e2e_test is rebuilt). The
+// same run checks that every dataset stored is listed in tests/VALUE_CHECKS.md.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -61,6 +62,13 @@ TEST_P(ToyArchiveInXarray, EveryGroupOpensWithNamedDimsAndCoordinates) {
   for (const auto& analysis : mechlens::recipe::load(recipe.string()).analyses)
     EXPECT_NE(check.output.find("\"/runs/run_0001/analyses/" + analysis.name + "\""), std::string::npos)
         << analysis.name << "\n" << check.output;
+
+  // Every dataset each analysis stored is listed in tests/VALUE_CHECKS.md with
+  // the test that checks its values (tests/support/value_checks.py).
+  const auto listed = run_command("/usr/bin/python3 " +
+                                  shell_quote(std::string(MECHLENS_SOURCE_DIR) + "/tests/support/value_checks.py") +
+                                  " archive " + shell_quote(archive.string()));
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
 
   // A fresh archive follows the convention: inspect has no note about it.
   const auto inspect = run_command(mechlens::testing::mechlens_binary() + " inspect " + shell_quote(archive.string()));

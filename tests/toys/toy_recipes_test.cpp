@@ -87,6 +87,30 @@ std::vector<LayerHead> ranking(const json& matrix) {
 }
 double mean_of(const json& matrix, const LayerHead& x) { return mean_abs(matrix)[x.layer][x.head]; }
 
+// The activation_cache analyses of a run against the float64 reference forward
+// on the toy's checkpoint (tests/e2e/reference_activations.py): every stored
+// pattern, query and key entry within 1e-4 (float32 vs float64 on entries of a
+// few units). `hooks` must all have been checked at least once.
+void expect_cache_matches_reference(const ToyRun& run, const std::string& toy, const std::string& analyses,
+                                    const std::set<std::string>& hooks) {
+  const auto r = run_command("/usr/bin/python3 " MECHLENS_SOURCE_DIR "/tests/e2e/reference_activations.py " +
+                             shell_quote(run.archive.string()) + " " + shell_quote((kToys / "models" / toy).string()) +
+                             " " + analyses + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  json checked = json::parse(r.output);
+  if (analyses.find(',') == std::string::npos) checked = json{{analyses, checked}};
+  std::set<std::string> seen;
+  for (const auto& [analysis, inputs] : checked.items())
+    for (const auto& [input, entry] : inputs.items())
+      for (const auto& [name, info] : entry["datasets"].items()) {
+        if (!info.contains("max_abs_diff")) continue;
+        EXPECT_LT(info["max_abs_diff"].get<double>(), 1e-4) << analysis << "/" << input << "/" << name;
+        const auto dot = name.rfind('.');
+        seen.insert(dot == std::string::npos ? name : name.substr(dot + 1));
+      }
+  for (const auto& hook : hooks) EXPECT_TRUE(seen.count(hook)) << hook << " was not compared with the reference";
+}
+
 struct ToyRecipe {
   std::string recipe;  // experiments/toy/<recipe>
   std::string toy;     // experiments/toy/models/<toy>
@@ -99,6 +123,9 @@ const std::map<std::string, std::string> kCheckedElsewhere = {
     {"grammar_bert_attentionviz.toml", "tests/toys/attentionviz_toy_test.cpp"},
     {"shapes_vlm_seed003.toml", "tests/toys/seed003_toy_test.cpp"},
     {"shapes_vlm_seed004.toml", "tests/toys/seed004_toy_test.cpp"},
+    {"induction_atman.toml", "tests/e2e/atman_run_test.cpp"},
+    {"shapes_vlm_atman.toml", "tests/e2e/atman_run_test.cpp"},
+    {"induction_head_attribution.toml", "tests/toys/head_attribution_toy_test.cpp"},
 };
 
 const std::vector<ToyRecipe>& toy_recipes() {
@@ -111,6 +138,7 @@ const std::vector<ToyRecipe>& toy_recipes() {
          const auto& top1 = run.sensitivity["metrics"]["top1_prob_change"]["stored"];
          const auto order = ranking(top1);
          EXPECT_GT(mean_of(top1, order[0]), 2 * mean_of(top1, order[1]));
+         expect_cache_matches_reference(run, "induction", "patterns", {"hook_pattern"});
        }},
       // Two heads matter: the agreement head (leads on kl) and the head that
       // reads the adverb (next_token_head, leads on top1_prob_change here).
@@ -122,6 +150,8 @@ const std::vector<ToyRecipe>& toy_recipes() {
          EXPECT_EQ(ranking(run.sensitivity["metrics"]["kl"]["stored"])[0], agreement);
          const auto order = ranking(run.sensitivity["metrics"]["top1_prob_change"]["stored"]);
          EXPECT_EQ(order[1], agreement);
+         expect_cache_matches_reference(run, "grammar_bert", "patterns_at_mask,queries_keys",
+                                        {"hook_pattern", "hook_q", "hook_k", "logits"});
        }},
       // The colour head: the one whose zeroing costs most colour accuracy on
       // held-out images (and whose last-token attention sits most on the object).
@@ -203,6 +233,16 @@ class ToyRecipes : public ::testing::TestWithParam<ToyRecipe> {
 // head, metric or position moves values by >= 1e-2).
 void expect_reference_values(const ToyRun& run) {
   EXPECT_EQ(run.sensitivity["stored_top_token"], run.sensitivity["reference_top_token"]);
+  // baseline_token_str: the top token as the checkpoint's vocabulary file
+  // spells it; baseline_prob: its clean probability (float32 softmax vs
+  // float64, measured 4e-9 on the induction toy; 1e-5 is far below any wrong
+  // token or position).
+  EXPECT_EQ(run.sensitivity["stored_top_token_str"], run.sensitivity["reference_top_token_str"]);
+  const json& top_prob = run.sensitivity["stored_top_prob"];
+  ASSERT_EQ(top_prob.size(), run.sensitivity["reference_top_prob"].size());
+  for (std::size_t i = 0; i < top_prob.size(); ++i)
+    EXPECT_NEAR(top_prob[i].get<double>(), run.sensitivity["reference_top_prob"][i].get<double>(), 1e-5)
+        << "baseline_prob input " << i;
   const std::map<std::string, double> tolerance = {{"top1_prob_change", 1e-4}, {"kl", 1e-4}, {"logit_diff", 5e-4}};
   for (const auto& [metric, tol] : tolerance) {
     const json& stored = run.sensitivity["metrics"][metric]["stored"];
@@ -266,6 +306,44 @@ TEST(ToyRecipeTable, CoversEveryShippedToyRecipe) {
       run_somewhere = run_somewhere || text.find(name) != std::string::npos;
     }
     EXPECT_TRUE(run_somewhere) << name << " has no row in toy_recipes() and no test under tests/ runs it";
+  }
+}
+
+// Every plugin ships a toy recipe whose ground truth a test checks: a row of
+// toy_recipes() above, or an entry of kCheckedElsewhere naming the test that
+// runs it. (tests/VALUE_CHECKS.md lists what each of its datasets is checked
+// against; tests/e2e/toy_archives_xarray_test.cpp enforces that list.)
+TEST(ToyRecipeTable, EveryPluginHasACheckedToyRecipe) {
+  std::set<std::string> checked;
+  for (const auto& row : toy_recipes()) checked.insert(row.recipe);
+  for (const auto& [recipe, test] : kCheckedElsewhere) {
+    checked.insert(recipe);
+    EXPECT_TRUE(fs::exists(fs::path(MECHLENS_SOURCE_DIR) / test)) << recipe << ": " << test << " does not exist";
+  }
+  for (const auto& folder : fs::directory_iterator(fs::path(MECHLENS_SOURCE_DIR) / "plugins")) {
+    if (!fs::exists(folder.path() / "CMakeLists.txt")) continue;
+    const std::string plugin = folder.path().filename().string();
+    std::vector<std::string> recipes;
+    bool ok = false;
+    for (const auto& entry : fs::directory_iterator(kToys)) {
+      if (entry.path().extension() != ".toml") continue;
+      std::ifstream in(entry.path());
+      const std::string text((std::istreambuf_iterator<char>(in)), {});
+      if (text.find("plugin = \"" + plugin + "\"") == std::string::npos) continue;
+      const std::string name = entry.path().filename().string();
+      recipes.push_back(name);
+      ok = ok || checked.count(name);
+    }
+    EXPECT_TRUE(ok) << "plugin " << plugin << " has "
+                    << (recipes.empty() ? std::string("no toy recipe in experiments/toy/ (plugin = \"" + plugin + "\")")
+                                        : "toy recipes (" + recipes.front() + (recipes.size() > 1 ? ", ..." : "") +
+                                              ") that no test checks")
+                    << ". Add experiments/toy/<toy>_" << plugin
+                    << ".toml on a toy with a planted mechanism, and either a row in toy_recipes() in "
+                       "tests/toys/toy_recipes_test.cpp (what the archive must show) or an entry in kCheckedElsewhere "
+                       "there naming the test that runs it and asserts the mechanism; then list every dataset the "
+                       "plugin stores in tests/VALUE_CHECKS.md under `## "
+                    << plugin << "`.";
   }
 }
 

@@ -81,12 +81,13 @@ class ReferenceModel:
 
 def sensitivity(model, ids, position):
     """Seed 000's three metrics for every (layer, head), zero ablation, at `position`:
-    {"top1_prob_change", "kl", "logit_diff"} each [layers][heads], and the clean top token."""
+    {"top1_prob_change", "kl", "logit_diff"} each [layers][heads], the clean top token and its
+    probability ("top_token", "top_prob")."""
     clean = model.forward(ids)["logits"][position]
     log_p = torch.log_softmax(clean, -1)
     top, runner_up = torch.topk(clean, 2).indices.tolist()
     p_top = log_p[top].exp()
-    out = {"top1_prob_change": [], "kl": [], "logit_diff": [], "top_token": top}
+    out = {"top1_prob_change": [], "kl": [], "logit_diff": [], "top_token": top, "top_prob": float(p_top)}
     for layer in range(model.layers):
         rows = {k: [] for k in ("top1_prob_change", "kl", "logit_diff")}
         for head in range(model.heads):
