@@ -71,6 +71,44 @@ void check_pixel_limit(std::uint64_t w, std::uint64_t h, const std::string& name
                    ", PIL's decompression-bomb limit): downscale the image first");
 }
 
+// Debian's stb_image (git 2022-09-08) trusts a DHT segment's code counts: a
+// Huffman table of more than 256 codes is written past its arrays (memory
+// corruption from a crafted or damaged file; UBSan found it on the JPEG fuzz
+// test). Newer stb refuses it; refuse it here, before stb reads the file,
+// walking the markers as stb does (bytes past the end read as 0, as its
+// stbi__get8 does; entropy-coded data skipped up to the next marker).
+void check_jpeg_huffman_tables(const std::uint8_t* data, std::size_t size, const std::string& name) {
+  if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return;
+  const auto byte = [&](std::size_t p) { return p < size ? data[p] : std::uint8_t{0}; };
+  std::size_t i = 2;
+  while (i + 1 < size) {
+    const std::uint8_t marker = data[i + 1];
+    if (data[i] != 0xFF || marker == 0xFF) {  // entropy-coded data, fill bytes
+      ++i;
+      continue;
+    }
+    if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // stuffed 0xFF, TEM, RSTn
+      i += 2;
+      continue;
+    }
+    if (marker == 0xD9) return;  // end of image
+    const std::size_t length = (std::size_t(byte(i + 2)) << 8) | byte(i + 3);
+    if (marker == 0xC4) {
+      std::size_t p = i + 4;
+      for (long left = long(length) - 2; left > 0;) {
+        std::size_t codes = 0;
+        for (std::size_t k = 1; k <= 16; ++k) codes += byte(p + k);
+        if (codes > 256)
+          fail(name, "corrupt JPEG: a Huffman table (DHT segment) declares " + std::to_string(codes) +
+                         " codes, at most 256");
+        p += 17 + codes;
+        left -= long(17 + codes);
+      }
+    }
+    i += 2 + length;
+  }
+}
+
 RgbImage decode_rgb(const std::uint8_t* data, std::size_t size, const std::string& name) {
   if (size == 0) fail(name, "not an image: the file is empty");
   if (size > std::size_t(std::numeric_limits<int>::max())) fail(name, "image file too large");
@@ -78,6 +116,7 @@ RgbImage decode_rgb(const std::uint8_t* data, std::size_t size, const std::strin
   // stb refuses images over 2^30 bytes in its header scan with the same
   // words as a corrupt file: read the size it declares first.
   if (const auto declared = declared_size(data, size)) check_pixel_limit(declared->first, declared->second, name);
+  check_jpeg_huffman_tables(data, size, name);
   int w = 0, h = 0, channels = 0;
   if (!stbi_info_from_memory(data, len, &w, &h, &channels))
     fail(name, std::string("not a decodable image (PNG, JPEG, BMP, GIF, TGA, PSD, PNM): ") + stbi_failure_reason());
