@@ -8,6 +8,10 @@
 #   tools/sanitize.sh -R host         build + the tests ctest -R selects
 #   MECHLENS_SANITIZE_BUILD_DIR=...   another build folder
 #   MECHLENS_JOBS=N                   build jobs (default 2); runs under nice -n 19
+#   MECHLENS_SANITIZE_TARGETS="checkpoint_test recipe_test"
+#                                     build only these targets (a part of the
+#                                     suite when the whole does not fit; pair
+#                                     with a matching -R)
 #
 # Leak checking is off: libtorch and the BLAS keep allocations for the life
 # of the process by design, which LeakSanitizer would report on every test.
@@ -25,7 +29,9 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
     -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
     -DCMAKE_MODULE_LINKER_FLAGS="-fsanitize=address,undefined" >&2
 fi
-nice -n 19 cmake --build "$build" -j "${MECHLENS_JOBS:-2}" >&2
+targets=()
+for t in ${MECHLENS_SANITIZE_TARGETS:-}; do targets+=(--target "$t"); done
+nice -n 19 cmake --build "$build" -j "${MECHLENS_JOBS:-2}" "${targets[@]}" >&2
 
 cd "$build"
 # Plugins are dlopen'ed into the sanitized executables; the ASan runtime is
