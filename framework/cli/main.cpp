@@ -4,6 +4,7 @@
 #include <map>
 
 #include "commands.hpp"
+#include "host/allocator.hpp"
 #include "mechlens/abi.hpp"
 #include "mechlens/error.hpp"
 
@@ -52,6 +53,7 @@ std::string one_line(std::string message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mechlens::host::keep_freed_memory_for_reuse();  // activations reuse freed memory, no page faults (issue 14)
   const Args all(argv + 1, argv + argc);
   std::string hint = "mechlens --help";
   try {
