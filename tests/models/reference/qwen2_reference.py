@@ -52,12 +52,13 @@ def language_model_names(tensors):
     raise KeyError("no embed_tokens")
 
 
-def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False, edit_scores=None):
+def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False, edit_scores=None, edit_z=None):
     """Qwen2 decoder on input embeddings [B, T, D]; fills `out` with resid_post_L and logits
     (and pattern_L, the softmax of each layer, and q_L, k_L, rot_q_L, rot_k_L, the queries and
     keys [B, H or KV heads, T, dh] before and after the rotation, when `patterns`). `edit_scores(layer, scores)`,
     when given, replaces each layer's raw scores q k^T / sqrt(dh) [B, H, T, T] before the mask
-    (AtMan's edit)."""
+    (AtMan's edit). `edit_z(layer, z)`, when given, replaces each layer's head outputs z
+    [B, T, H * dh] (heads in order) before the output projection."""
     prefix, head_name = language_model_names(tensors)
     w = lambda name: tensors[prefix + name]
     H = cfg["num_attention_heads"]
@@ -100,6 +101,8 @@ def qwen2_forward(tensors, cfg, embeds, mask, out, patterns=False, edit_scores=N
         if patterns:
             out["pattern_%d" % layer] = pattern
         z = (pattern @ v).transpose(1, 2).reshape(B, T, H * dh)
+        if edit_z is not None:
+            z = edit_z(layer, z)
         x = x + z @ w(p + "self_attn.o_proj.weight").T
         h = rms_norm(x, w(p + "post_attention_layernorm.weight"), eps)
         gate = h @ w(p + "mlp.gate_proj.weight").T
