@@ -27,9 +27,10 @@ usage (DIR is the checkpoint for "encode", ignored otherwise):
               preprocessor_config.json)
       OUTPUT {"image_embeds": [tokens, d_model], "features": [N, P, Dv]} as {"shape", "data"}
 
-For the whole-forward reference: image_embeddings(tensors, config, pixel_values,
-patch_mask, canvas_hw) returns the [tokens, d_model] rows that replace the
-<|image|> positions, in order.
+For the whole-forward reference: image_file_embeddings(tensors, config, directory,
+path) (or image_embeddings(tensors, config, pixel_values, patch_mask, canvas_hw)
+for given pixels) returns the [tokens, d_model] rows that replace the image
+token positions (image_token_id(config)) in order.
 """
 import json
 import math
@@ -191,7 +192,7 @@ def navit_position_ids(masks, num_patches_per_side):
         bucket_coords_h = torch.bucketize(fractional_coords_h, boundaries, right=True)
         bucket_coords_w = torch.bucketize(fractional_coords_w, boundaries, right=True)
         pos_ids = (bucket_coords_h[:, None] * num_patches_per_side + bucket_coords_w).flatten()
-        position_ids[batch_idx][p_attn_mask.view(-1)] = pos_ids
+        position_ids[batch_idx][p_attn_mask.reshape(-1)] = pos_ids  # upstream .view(-1); numpy-made masks may not be contiguous
     return position_ids
 
 
@@ -270,6 +271,26 @@ def image_embeddings(t, cfg, pixel_values, patch_mask, canvas_hw, out=None):
     return x[0]
 
 
+def image_file_embeddings(t, cfg, directory, path, out=None):
+    """The whole image path for an image file: this file's preprocessing (crop
+    size from config.json, dynamic_hd from preprocessor_config.json), then
+    image_embeddings. For the whole-forward reference: the rows that replace
+    the image tokens, in order."""
+    v = vision_config(cfg)
+    crop = cfg.get("embd_layer", {}).get("image_embd_layer", {}).get("crop_size", v.get("crop_size", 448))
+    dynamic_hd = 36
+    pre = os.path.join(directory, "preprocessor_config.json")
+    if os.path.exists(pre):
+        with open(pre) as f:
+            dynamic_hd = json.load(f).get("dynamic_hd", 36)
+    pv, mask, canvas = preprocess(path, crop, v["patch_size"], dynamic_hd)
+    return image_embeddings(t, cfg, torch.from_numpy(pv), torch.from_numpy(mask), list(canvas.shape[:2]), out)
+
+
+def image_token_id(cfg):
+    return (cfg.get("vision_config") or {}).get("image_token_id", 200010)
+
+
 def dump(out, path):
     payload = {k: {"shape": list(np.shape(v)), "data": np.asarray(v, dtype=np.float64).reshape(-1).tolist()}
                for k, v in out.items()}
@@ -306,12 +327,11 @@ def main():
         t = read_checkpoint(directory)
         v = vision_config(cfg)
         if "image" in req:  # the whole path: this file's preprocessing, then the encoder
-            crop = cfg["embd_layer"]["image_embd_layer"]["crop_size"]
-            with open(os.path.join(directory, "preprocessor_config.json")) as f:
-                dynamic_hd = json.load(f).get("dynamic_hd", 36)
-            pv, mask, canvas = preprocess(req["image"], crop, v["patch_size"], dynamic_hd)
-            pv, mask = torch.from_numpy(pv), torch.from_numpy(mask)
-            canvas_hw = list(canvas.shape[:2])
+            out = {}
+            with torch.no_grad():
+                out["image_embeds"] = image_file_embeddings(t, cfg, directory, req["image"], out)
+            dump({k: val.numpy() for k, val in out.items()}, output_path)
+            return
         else:
             pv = torch.tensor(req["pixel_values"], dtype=torch.float64).view(req["shape"])
             n, _, s, _ = req["shape"]
