@@ -28,6 +28,8 @@ int tokenize_command(const Args& args);
 int new_plugin_command(const Args& args);
 int verify_command(const Args& args);
 int report_command(const Args& args);
+int merge_command(const Args& args);
+int slurm_command(const Args& args);
 
 // A subcommand's option list, starting with -h/--help.
 po::options_description options_with_help();

@@ -29,6 +29,8 @@ const std::map<std::string, Command>& commands() {
       {"new-plugin", {mechlens::cli::new_plugin_command, "write a ready folder for a new analysis plugin"}},
       {"verify", {mechlens::cli::verify_command, "read a whole archive and report damage (exit 1 if any)"}},
       {"report", {mechlens::cli::report_command, "write one offline HTML page of an archive's runs, drawn from the archive"}},
+      {"merge", {mechlens::cli::merge_command, "join the archives of `run --shard I/N` into one run"}},
+      {"slurm", {mechlens::cli::slurm_command, "write (and --submit) a Slurm array job of shards and its merge job"}},
   };
   return table;
 }

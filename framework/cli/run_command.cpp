@@ -16,11 +16,14 @@ int run_command(const Args& args) {
        "override a recipe value: dotted.key=value (repeatable), e.g. --set analysis.0.ablation=identity")
       ("out,o", po::value<std::string>(), "archive to write (default: the recipe's experiment.output)")
       ("resume", "continue the unfinished run kept in <archive>.partial")
+      ("shard", po::value<std::string>(),
+       "I/N: run only the I-th of N contiguous blocks of the inputs (I from 0) into <archive stem>.shard-I-of-N.h5; "
+       "with --resume it continues, starts or skips the shard as needed (Slurm requeue); join with 'mechlens merge'")
       ("report", "at the end, write the archive's HTML page beside it (as 'mechlens report')")
       ("verbose,v", "log the model, BLAS, threads and timings");
   const Parsed p = parse(args, options, {"recipe"});
   if (p.help) {
-    print_help("run RECIPE [--set key=value]... [--out FILE] [--resume] [--report] [-v]",
+    print_help("run RECIPE [--set key=value]... [--out FILE] [--resume] [--shard I/N] [--report] [-v]",
                "Runs every analysis of the recipe and writes one run into the archive.\n"
                "Progress goes to stderr; the findings and the archive path to stdout.",
                options);
@@ -36,6 +39,7 @@ int run_command(const Args& args) {
   if (p.values.count("out")) run.out = p.values["out"].as<std::string>();
   run.resume = p.values.count("resume") != 0;
   run.verbose = p.values.count("verbose") != 0;
+  if (p.values.count("shard")) run.shard = host::parse_shard(p.values["shard"].as<std::string>());
   run.command_line = "mechlens run";
   for (const std::string& a : args) run.command_line += " " + a;
   const host::RunResult result = host::run_recipe(recipe, run);

@@ -7,6 +7,8 @@
 //     void run(mechlens::RunContext& ctx) override;
 //     // Optional: its section of `mechlens report`, drawn from the archive alone.
 //     static void report(const mechlens::GroupView& group, mechlens::ReportPage& page);
+//     // Optional: how its results combine across shards (merge.hpp).
+//     static mechlens::MergeRules merge_rules(const mechlens::ParamValues& params);
 //   };
 //   MECHLENS_PLUGIN(LogitLens)
 //
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "mechlens/abi.hpp"
+#include "mechlens/merge.hpp"
 #include "mechlens/params.hpp"
 
 namespace mechlens {
@@ -52,6 +55,7 @@ struct PluginFactory {
   PluginInfo (*describe)();
   std::unique_ptr<Analysis> (*create)();
   ReportFunction report = nullptr;  // since plugin ABI 3
+  MergeFunction merge = nullptr;    // since plugin ABI 4; null: merge.hpp's defaults
 };
 
 namespace detail {
@@ -63,6 +67,15 @@ struct ReportOf {
 template <typename T>
 struct ReportOf<T, std::void_t<decltype(static_cast<ReportFunction>(&T::report))>> {
   static constexpr ReportFunction value = static_cast<ReportFunction>(&T::report);
+};
+// AnalysisClass::merge_rules if it has a public static one of MergeFunction's type, else nullptr.
+template <typename T, typename = void>
+struct MergeOf {
+  static constexpr MergeFunction value = nullptr;
+};
+template <typename T>
+struct MergeOf<T, std::void_t<decltype(static_cast<MergeFunction>(&T::merge_rules))>> {
+  static constexpr MergeFunction value = static_cast<MergeFunction>(&T::merge_rules);
 };
 }  // namespace detail
 
@@ -76,6 +89,7 @@ struct ReportOf<T, std::void_t<decltype(static_cast<ReportFunction>(&T::report))
     static const ::mechlens::PluginFactory factory{                                        \
         &AnalysisClass::describe,                                                          \
         []() -> std::unique_ptr<::mechlens::Analysis> { return std::make_unique<AnalysisClass>(); }, \
-        ::mechlens::detail::ReportOf<AnalysisClass>::value};                              \
+        ::mechlens::detail::ReportOf<AnalysisClass>::value,                                \
+        ::mechlens::detail::MergeOf<AnalysisClass>::value};                               \
     return &factory;                                                                       \
   }

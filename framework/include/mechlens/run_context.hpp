@@ -36,6 +36,12 @@ struct RunContext {
   // ("largest sensitivity: layer 1 head 2").
   std::vector<std::string>& findings;
   Figures& figures;
+  // When this run is one shard of a recipe (`mechlens run --shard I/N`,
+  // merge.hpp): every input of the recipe, of which `inputs` is a contiguous
+  // block; null otherwise (then `inputs` are all of them). For what a plugin
+  // computes over all inputs before it analyses its own (a reference mean),
+  // so that every shard uses the same. Since plugin ABI 4.
+  const std::vector<EncodedInput>* recipe_inputs = nullptr;
 };
 
 }  // namespace mechlens

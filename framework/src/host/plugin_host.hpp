@@ -39,6 +39,8 @@ class LoadedPlugin {
   AnalysisPtr create() const;
   // The plugin's report section (null: the host's generic one).
   ReportFunction report() const { return factory_->report; }
+  // How its results combine across shards (null: merge.hpp's defaults).
+  MergeFunction merge() const { return factory_->merge; }
 
  private:
   LoadedPlugin() = default;

@@ -1,6 +1,7 @@
 #include "host/resume_check.hpp"
 
 #include <sstream>
+#include <tuple>
 
 #include "checkpoint/sha256.hpp"
 #include "mechlens/error.hpp"
@@ -56,16 +57,30 @@ std::string image_difference(const std::vector<std::string>& stored, const std::
   return "";
 }
 
-std::string recipe_difference(const std::string& stored, const std::string& now) {
+}  // namespace
+
+std::string resolved_recipe_difference(const std::string& stored, const std::string& now, const std::string& here_label,
+                                       const std::string& there_label) {
   if (stored == now) return "";
   const auto a = lines_of(stored), b = lines_of(now);
   std::size_t i = 0;
   while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
-  return "the resolved recipe differs: line " + std::to_string(i + 1) + " is " + quoted_line(b, i) + " here, " +
-         quoted_line(a, i) + " in the unfinished run";
+  return "the resolved recipe differs: line " + std::to_string(i + 1) + " is " + quoted_line(b, i) + " " + here_label +
+         ", " + quoted_line(a, i) + " " + there_label;
 }
 
-}  // namespace
+std::string checkpoint_difference(const CheckpointFacts& there, const CheckpointFacts& here,
+                                  const std::string& here_label, const std::string& there_label) {
+  const std::tuple<const char*, const std::string*, const std::string*> facts[] = {
+      {"format", &there.format, &here.format},
+      {"config_sha256", &there.config_sha256, &here.config_sha256},
+      {"tensors_sha256", &there.tensors_sha256, &here.tensors_sha256}};
+  for (const auto& [what, stored, now] : facts)
+    if (!stored->empty() && *stored != *now)
+      return "the checkpoint differs (" + std::string(what) + " " + short_hash(*now) + " " + here_label + ", " +
+             short_hash(*stored) + " " + there_label + ")";
+  return "";
+}
 
 void check_resume_matches(const std::string& archive, const std::string& resolved_recipe,
                           const std::vector<EncodedInput>& inputs, const CheckpointIdentity& checkpoint) {
@@ -84,21 +99,14 @@ void check_resume_matches(const std::string& archive, const std::string& resolve
     if (auto it = record->string_datasets.find("inputs/image_sha256"); it != record->string_datasets.end())
       why = image_difference(it->second, inputs);
   if (why.empty()) {
-    const std::pair<const char*, std::string> facts[] = {{"model/format", checkpoint.format},
-                                                         {"model/config_sha256", checkpoint.config_sha256},
-                                                         {"model/tensors_sha256", checkpoint.tensors_sha256}};
-    for (const auto& [key, now] : facts) {
-      const std::string* stored = attr(key);
-      if (stored && *stored != now) {
-        const std::string what = std::string(key).substr(6);
-        why = "the checkpoint differs (" + what + " " + short_hash(now) + " here, " + short_hash(*stored) +
-              " in the unfinished run)";
-        break;
-      }
-    }
+    auto stored = [&](const char* key) { return attr(key) ? *attr(key) : std::string(); };
+    why = checkpoint_difference({stored("model/format"), stored("model/config_sha256"), stored("model/tensors_sha256")},
+                                {checkpoint.format, checkpoint.config_sha256, checkpoint.tensors_sha256}, "here",
+                                "in the unfinished run");
   }
   if (why.empty())
-    if (const std::string* stored = attr("provenance/resolved_recipe")) why = recipe_difference(*stored, resolved_recipe);
+    if (const std::string* stored = attr("provenance/resolved_recipe"))
+      why = resolved_recipe_difference(*stored, resolved_recipe, "here", "in the unfinished run");
   if (why.empty()) return;
   fail(archive + store::kPartialSuffix,
        "cannot resume " + record->run.name + ": " + why +

@@ -24,6 +24,7 @@
 #include "report/figure_folder.hpp"
 #include "store/archive.hpp"
 #include "store/archive_format.hpp"
+#include "store/archive_view.hpp"
 #include "store/resumable_run.hpp"
 #include "store/hdf5_handles.hpp"  // utc_now_iso8601: one clock format for runs and analyses
 
@@ -96,6 +97,39 @@ void remove_unresumable_partial(const std::string& archive) {
                     ", run again without --resume (the archive '" + archive + "' is intact)");
 }
 
+enum class ShardStart { fresh, resume, done };
+
+// A requeued array task runs `--shard I/N --resume` again: continue the
+// `.partial` if there is one that reads back, stop if the shard's archive is
+// already written, else start afresh (first attempt, or killed before the
+// `.partial` could be read back: then it is removed, as a plain --resume would).
+ShardStart shard_start(const std::string& archive, Logger& log) {
+  const std::string partial = archive + store::kPartialSuffix;
+  std::error_code ec;
+  if (fs::exists(partial, ec)) {
+    if (in_use(partial) || store::resumable_run_reads_back(archive)) return ShardStart::resume;
+    fs::remove(partial, ec);
+    log.warn(partial + " could not be read back (killed while it was written?): removed, the shard starts afresh");
+    return fs::exists(archive, ec) ? ShardStart::done : ShardStart::fresh;
+  }
+  if (fs::exists(archive, ec)) {
+    log.info(archive + " is already written: nothing to resume (delete it to run the shard again)");
+    return ShardStart::done;
+  }
+  log.info("no " + partial + ": the shard starts afresh");
+  return ShardStart::fresh;
+}
+
+// The last run of a finished archive ("" if it has none).
+std::string last_run_name(const std::string& archive) {
+  const std::unique_ptr<GroupView> runs = store::open_archive_view(archive)->group(store::kRunsGroup);
+  const std::vector<std::string> names = runs->groups();
+  std::string last;
+  for (const std::string& n : names)
+    if (store::run_number(n) && (last.empty() || *store::run_number(n) > *store::run_number(last))) last = n;
+  return last;
+}
+
 }  // namespace
 
 std::string archive_path(const recipe::Recipe& recipe, const std::string& out) {
@@ -120,6 +154,25 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   RunEnvironment env;
   env.command_line = options.command_line;
   env.archive = archive_path(recipe, options.out);
+  // A shard writes its own archive; its provenance names the merged one (the
+  // resolved recipe of every shard is then the same text).
+  const std::string target = options.shard ? shard_archive_path(env.archive, *options.shard) : env.archive;
+  InputRange range{0, recipe.inputs.size()};
+  bool resume = options.resume;
+  if (options.shard) {
+    check_shardable(analyses);
+    range = shard_inputs(*options.shard, recipe.inputs.size(), recipe.path);
+    if (resume) {
+      const ShardStart start = shard_start(target, log);
+      if (start == ShardStart::done) {
+        RunResult done;
+        done.archive = target;
+        done.run_name = last_run_name(target);
+        return done;
+      }
+      resume = start == ShardStart::resume;
+    }
+  }
 
   // 2. Threads and BLAS.
   env.threads = choose_threads(recipe.model.threads);
@@ -141,7 +194,10 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
            std::to_string(g.n_heads) + " heads, d_model " + std::to_string(g.d_model) + ") from " +
            recipe.model.path + " in " + fixed(load_seconds) + " s");
   t = Clock::now();
-  const std::vector<EncodedInput> inputs = encode_inputs(*model, recipe.inputs);
+  // A shard encodes every input (RunContext::recipe_inputs) and runs its block.
+  const std::vector<EncodedInput> recipe_inputs = encode_inputs(*model, recipe.inputs);
+  const std::vector<EncodedInput> inputs(recipe_inputs.begin() + static_cast<std::ptrdiff_t>(range.first),
+                                         recipe_inputs.begin() + static_cast<std::ptrdiff_t>(range.last));
   const double encode_seconds = seconds_since(t);
   log.info("encoded " + std::to_string(inputs.size()) + " inputs in " + fixed(encode_seconds, 3) + " s");
   t = Clock::now();
@@ -150,14 +206,15 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   log.info("clean forward of every input finite in " + fixed(check_seconds, 3) + " s");
 
   // 4. The archive: nothing touches it before this point.
-  if (options.resume) {
-    remove_unresumable_partial(env.archive);
-    check_resume_matches(env.archive, resolved_recipe_toml(recipe, analyses, env.archive), inputs, model->identity());
+  if (resume) {
+    remove_unresumable_partial(target);
+    check_resume_matches(target, resolved_recipe_toml(recipe, analyses, env.archive), inputs, model->identity());
   }
-  std::unique_ptr<store::RunWriter> run = store::open_run(env.archive, options.resume);
+  std::unique_ptr<store::RunWriter> run = store::open_run(target, resume);
   try {
-    log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + env.archive);
+    log.info((run->resumed() ? "resuming " : "writing ") + run->run_name() + " of " + target);
     write_run_provenance(*run, recipe, analyses, env);
+    if (options.shard) write_shard_provenance(*run, *options.shard, range, recipe.inputs);
     write_model_provenance(*run, recipe.model, *model);
     write_inputs(*run, inputs, *model);
     std::unique_ptr<ResultGroup> provenance = run->group("provenance");
@@ -179,9 +236,10 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
       write_input_coordinate(*group, inputs);
       group->set_attr("status", std::string("running"));
       group->set_attr("started_at", store::h5::utc_now_iso8601());
-      report::FigureFolder figures(report::figure_directory(env.archive, run->run_name(), name));
+      report::FigureFolder figures(report::figure_directory(target, run->run_name(), name));
       std::vector<std::string> findings;
-      RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures};
+      RunContext ctx{*model, inputs, *group, analysis.params, progress, log, findings, figures,
+                     options.shard ? &recipe_inputs : nullptr};
 
       if (console) console->set_prefix(name);
       if (options.logger) log.info("running " + who);
@@ -218,7 +276,7 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
     // The run stays unfinished; the archive itself is untouched. Close the
     // `.partial` first, then say whether it can be resumed.
     run.reset();
-    throw Error(e.what() + partial_fate(env.archive));
+    throw Error(e.what() + partial_fate(target));
   }
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "host/shard.hpp"
 #include "mechlens/run_context.hpp"
 #include "recipe/recipe.hpp"
 
@@ -25,6 +26,11 @@ struct RunOptions {
   std::string command_line;    // recorded in the run's provenance
   // Plugin folders; empty = PluginHost::search_path().
   std::vector<std::string> plugin_dirs;
+  // Run only this shard's block of the inputs, into shard_archive_path(out)
+  // (host/shard.hpp). With `resume`, a shard also starts afresh when it has
+  // no `.partial`, and stops at once when its archive is already written, so
+  // that a requeued array task simply runs the same command again.
+  std::optional<Shard> shard;
 };
 
 struct Finding {
