@@ -22,6 +22,17 @@ using namespace mechlens;
 
 class AtMan : public Analysis {
  public:
+  // Shards (mechlens merge): the [input, ...] datasets concatenate with
+  // `pos` and `target` padded to the longest as a run pads them (NaN, -1,
+  // 0 for `explained`, ""); grids/<input id> are per input; the cost totals
+  // are sums over inputs. The findings stay per shard.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    rules.attributes = {{"forwards_total", Combine::sum}, {"forwards_no_reuse_total", Combine::sum},
+                        {"forwards_prefix_reuse_total", Combine::sum}};
+    return rules;
+  }
+
   static PluginInfo describe() {
     return {"atman", "1.0.0",
             "AtMan: relevance of each input token (text and image) by suppressing it in every layer's attention "

@@ -51,6 +51,15 @@ struct Tables {
 
 class AttentionViz : public Analysis {
  public:
+  // Shards: one picture of every input's tokens (PCA, t-SNE over all of
+  // them) cannot be split by inputs.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    rules.by_inputs = false;
+    rules.why_not = "it embeds the queries and keys of every input's tokens in one joint picture (PCA, t-SNE)";
+    return rules;
+  }
+
   static PluginInfo describe() {
     return {"attentionviz", "1.0.0",
             "Joint query/key embeddings per head (PCA, t-SNE) after AttentionViz's attention-preserving normalisation",

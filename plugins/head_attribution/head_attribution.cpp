@@ -13,6 +13,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/run_context.hpp"
@@ -149,8 +150,26 @@ class HeadAttribution : public Analysis {
     for (std::size_t m = 0; m < names.size(); ++m) {
       const auto mi = static_cast<std::int64_t>(m);
       write_tensor(out, names[m], estimate[mi], {"input", "layer", "head"});
-      if (!verified) continue;
-      write_tensor(out, "exact_" + names[m], exact[mi], {"input", "layer", "head"});
+      if (verified) write_tensor(out, "exact_" + names[m], exact[mi], {"input", "layer", "head"});
+    }
+    const at::Tensor mean = summarise(out, ctx.findings, names, estimate, exact, verified);
+    HeatmapFigure map;
+    map.name = names[0] + "_mean_abs";
+    map.title = "attribution estimate of " + names[0] + " (" + ctx.params.get<std::string>("ablation") +
+                " ablation), mean |value|";
+    map.rows = g.n_layers, map.cols = g.n_heads;
+    const at::Tensor c = mean.contiguous();
+    map.values.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    ctx.figures.heatmap(map);
+  }
+
+  // Agreement of estimate and exact values, and the headline. Also run by
+  // `mechlens merge` over the merged shards (merge_rules). Returns the mean
+  // |estimate| of the first metric, [layer, head].
+  static at::Tensor summarise(ResultGroup& out, std::vector<std::string>& findings, const std::vector<std::string>& names,
+                              const at::Tensor& estimate, const at::Tensor& exact, bool verified) {
+    for (std::size_t m = 0; m < names.size() && verified; ++m) {
+      const auto mi = static_cast<std::int64_t>(m);
       // Agreement where both exist.
       const at::Tensor both = exact[mi].isfinite();
       std::vector<double> a, b;
@@ -163,22 +182,50 @@ class HeadAttribution : public Analysis {
     }
     // The headline: which head the estimate says matters most, on average.
     const at::Tensor mean = estimate[0].abs().nanmean(0);  // [L, H]
+    const std::int64_t n_heads = mean.size(1);
     const std::int64_t best = mean.flatten().argmax().item<std::int64_t>();
-    const int layer = static_cast<int>(best / g.n_heads), head = static_cast<int>(best % g.n_heads);
+    const int layer = static_cast<int>(best / n_heads), head = static_cast<int>(best % n_heads);
     out.set_attr("largest_layer", static_cast<std::int64_t>(layer));
     out.set_attr("largest_head", static_cast<std::int64_t>(head));
     std::ostringstream line;
-    line << "largest estimated effect (" << names[0] << ", mean |value| over " << top_token.size()
+    line << "largest estimated effect (" << names[0] << ", mean |value| over " << estimate.size(1)
          << " inputs): layer " << layer << " head " << head << " = " << mean[layer][head].item<double>();
-    ctx.findings.push_back(line.str());
-    HeatmapFigure map;
-    map.name = names[0] + "_mean_abs";
-    map.title = "attribution estimate of " + names[0] + " (" + ctx.params.get<std::string>("ablation") +
-                " ablation), mean |value|";
-    map.rows = g.n_layers, map.cols = g.n_heads;
-    const at::Tensor c = mean.contiguous();
-    map.values.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-    ctx.figures.heatmap(map);
+    findings.push_back(line.str());
+    return mean;
+  }
+
+ public:
+  // Shards (mechlens merge): [input, ...] datasets concatenate (the default);
+  // the agreement attributes and the largest head are computed again over
+  // every input, by the code the run uses.
+  static MergeRules merge_rules(const ParamValues& params) {
+    MergeRules rules;
+    for (const auto& n : params.get<std::vector<std::string>>("metrics")) {
+      rules.attributes.push_back({"max_abs_error_" + n, Combine::recompute});
+      rules.attributes.push_back({"spearman_verified_" + n, Combine::recompute});
+    }
+    rules.attributes.push_back({"largest_layer", Combine::recompute});
+    rules.attributes.push_back({"largest_head", Combine::recompute});
+    rules.summarise = &summarise_merged;
+    return rules;
+  }
+
+ private:
+  static at::Tensor stacked(const GroupView& merged, const std::vector<std::string>& names, const std::string& prefix) {
+    std::vector<at::Tensor> parts;
+    for (const auto& n : names) {
+      const ArrayView a = merged.f64(prefix + n);
+      parts.push_back(at::tensor(a.values, at::kDouble).view(a.shape));
+    }
+    return at::stack(parts);  // [metric, input, layer, head]
+  }
+
+  static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& findings) {
+    const std::vector<std::string> names = merged.texts_attr("param.metrics");
+    if (names.empty()) return;
+    const bool verified = merged.has_dataset("exact_" + names[0]);
+    const at::Tensor estimate = stacked(merged, names, "");
+    summarise(out, findings, names, estimate, verified ? stacked(merged, names, "exact_") : at::Tensor(), verified);
   }
 };
 

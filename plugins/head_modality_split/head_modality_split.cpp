@@ -117,6 +117,24 @@ class HeadModalitySplit : public Analysis {
     write_tensor(out, "mass", mass, {"input", "layer", "head", "modality"});
     write_tensor(out, "image_part_mass", part, {"input", "layer", "head", "image_part"});
     write_tensor(out, "n_query", at::tensor(n_query, at::kLong), {"input"});
+    std::vector<std::vector<std::string>> tags_of;
+    for (const auto& input : ctx.inputs) tags_of.push_back(input.spec.tags);
+    const double mostly = ctx.params.get<double>("mostly");
+    const auto [image_share, mostly_image] = write_aggregates(out, ctx.findings, mass, part, tags_of, mostly);
+    const at::Tensor share = image_share.contiguous(), per_layer = mostly_image.contiguous();
+    draw(ctx.figures, {share.data_ptr<double>(), share.data_ptr<double>() + share.numel()},
+         {per_layer.data_ptr<double>(), per_layer.data_ptr<double>() + per_layer.numel()}, g.n_layers, g.n_heads,
+         ctx.inputs.size(), mostly);
+  }
+
+  // Everything over inputs: sums, means, per tag, the share of heads mostly
+  // on the image, the findings. Also run by `mechlens merge` over the merged
+  // shards (merge_rules). Returns the image share [layer, head] and mostly_image_share [layer].
+  static std::pair<at::Tensor, at::Tensor> write_aggregates(ResultGroup& out, std::vector<std::string>& findings,
+                                                            const at::Tensor& mass, const at::Tensor& part,
+                                                            const std::vector<std::vector<std::string>>& tags_of,
+                                                            double mostly) {
+    const std::int64_t n_layers = mass.size(1), n_heads = mass.size(2);
     write_tensor(out, "mass_sum", mass.sum(0), {"layer", "head", "modality"});
     const at::Tensor mean = mass.mean(0);
     write_tensor(out, "mass_mean", mean, {"layer", "head", "modality"});
@@ -124,14 +142,14 @@ class HeadModalitySplit : public Analysis {
 
     // Per tag (inputs may carry several): the mean over the inputs with it.
     std::vector<std::string> tags;
-    for (const auto& input : ctx.inputs)
-      for (const auto& t : input.spec.tags)
+    for (const auto& input_tags : tags_of)
+      for (const auto& t : input_tags)
         if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
     if (!tags.empty()) {
-      at::Tensor by_tag = at::zeros({static_cast<std::int64_t>(tags.size()), g.n_layers, g.n_heads, 3}, at::kDouble);
+      at::Tensor by_tag = at::zeros({static_cast<std::int64_t>(tags.size()), n_layers, n_heads, 3}, at::kDouble);
       std::vector<std::int64_t> count(tags.size());
-      for (std::size_t i = 0; i < ctx.inputs.size(); ++i)
-        for (const auto& t : ctx.inputs[i].spec.tags) {
+      for (std::size_t i = 0; i < tags_of.size(); ++i)
+        for (const auto& t : tags_of[i]) {
           const auto k = std::find(tags.begin(), tags.end(), t) - tags.begin();
           by_tag[k] += mass[static_cast<std::int64_t>(i)];
           ++count[k];
@@ -142,15 +160,39 @@ class HeadModalitySplit : public Analysis {
       write_tensor(out, "mass_mean_by_tag", by_tag, {"tag", "layer", "head", "modality"});
     }
 
-    const double mostly = ctx.params.get<double>("mostly");
     const at::Tensor image_share = mean.select(2, 1);  // [layer, head]
     const at::Tensor mostly_image = (image_share > mostly).to(at::kDouble).mean(1);  // NaN layers compare false
     write_tensor(out, "mostly_image_share", mostly_image, {"layer"});
-    const at::Tensor share = image_share.contiguous(), per_layer = mostly_image.contiguous();
-    draw(ctx.figures, {share.data_ptr<double>(), share.data_ptr<double>() + share.numel()},
-         {per_layer.data_ptr<double>(), per_layer.data_ptr<double>() + per_layer.numel()}, g.n_layers, g.n_heads,
-         ctx.inputs.size(), mostly);
-    summarise(ctx, image_share, mostly_image, g);
+    summarise(out, findings, image_share, mostly_image, n_layers, n_heads);
+    return {image_share, mostly_image};
+  }
+
+ public:
+  // Shards (mechlens merge): mass, image_part_mass and n_query concatenate
+  // (the default); every aggregate over inputs is computed again from them
+  // (and the inputs' tags) by the code the run uses.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    for (const char* name : {"mass_sum", "mass_mean", "image_part_mass_mean", "tag", "tag_count", "mass_mean_by_tag",
+                             "mostly_image_share"})
+      rules.datasets.push_back({name, Combine::recompute});
+    rules.attributes = {{"top_image_layer", Combine::recompute}, {"top_image_head", Combine::recompute}};
+    rules.summarise = &summarise_merged;
+    return rules;
+  }
+
+ private:
+  static at::Tensor tensor_of(const GroupView& group, const std::string& name) {
+    const ArrayView a = group.f64(name);
+    return at::tensor(a.values, at::kDouble).view(a.shape);
+  }
+
+  static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& findings) {
+    const std::unique_ptr<GroupView> by_id = merged.group("../../inputs/by_id");
+    std::vector<std::vector<std::string>> tags_of;
+    for (const std::string& id : merged.strings("input")) tags_of.push_back(by_id->group(id)->texts_attr("tags"));
+    const double mostly = merged.number_attr("param.mostly").value_or(0.5);
+    write_aggregates(out, findings, tensor_of(merged, "mass"), tensor_of(merged, "image_part_mass"), tags_of, mostly);
   }
 
   // The run's files and the report page draw with this one function.
@@ -223,20 +265,21 @@ class HeadModalitySplit : public Analysis {
   }
 
  private:
-  static void summarise(RunContext& ctx, const at::Tensor& image_share, const at::Tensor& mostly_image, const Geometry& g) {
+  static void summarise(ResultGroup& results, std::vector<std::string>& findings, const at::Tensor& image_share,
+                        const at::Tensor& mostly_image, std::int64_t n_layers, std::int64_t n_heads) {
     const at::Tensor finite = image_share.nan_to_num(-1.0);
     const std::int64_t best = finite.flatten().argmax().item<std::int64_t>();
-    const int layer = static_cast<int>(best / g.n_heads), head = static_cast<int>(best % g.n_heads);
+    const int layer = static_cast<int>(best / n_heads), head = static_cast<int>(best % n_heads);
     std::ostringstream line;
     line << "most image-attending head: layer " << layer << " head " << head << " (mean image mass "
          << image_share[layer][head].item<double>() << ")";
-    ctx.findings.push_back(line.str());
-    ctx.results.set_attr("top_image_layer", static_cast<std::int64_t>(layer));
-    ctx.results.set_attr("top_image_head", static_cast<std::int64_t>(head));
+    findings.push_back(line.str());
+    results.set_attr("top_image_layer", static_cast<std::int64_t>(layer));
+    results.set_attr("top_image_head", static_cast<std::int64_t>(head));
     std::ostringstream share;
     share << "share of heads mostly on the image: layer 0 " << mostly_image[0].item<double>() << ", layer "
-          << g.n_layers - 1 << " " << mostly_image[g.n_layers - 1].item<double>();
-    ctx.findings.push_back(share.str());
+          << n_layers - 1 << " " << mostly_image[n_layers - 1].item<double>();
+    findings.push_back(share.str());
   }
 };
 

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "mechlens/answer_check.hpp"
+#include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/run_context.hpp"
@@ -142,6 +143,29 @@ class KnockoutWindows : public Analysis {
     write_tensor(out, "correct", correct, dims);
     write_tensor(out, "expected_prob_drop", drop, dims);
 
+    const at::Tensor accuracy_drop =
+        write_aggregates(out, ctx.findings, clean_correct, correct, change, drop, window_labels, edge_labels);
+    draw(ctx, window_labels, edge_labels, accuracy_drop);
+  }
+
+  // Shards (mechlens merge): the [input, ...] datasets concatenate (the
+  // default), window and edge_set coordinates are the same in every shard,
+  // and the aggregates over inputs are computed again by the run's code.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    for (const char* name : {"accuracy", "accuracy_drop", "mean_top_prob_change", "mean_expected_prob_drop"})
+      rules.datasets.push_back({name, Combine::recompute});
+    rules.attributes = {{"clean_accuracy", Combine::recompute}};
+    rules.summarise = &summarise_merged;
+    return rules;
+  }
+
+ private:
+  // The aggregates over inputs and the finding; returns accuracy_drop [window, edge_set].
+  static at::Tensor write_aggregates(ResultGroup& out, std::vector<std::string>& findings, const at::Tensor& clean_correct,
+                                     const at::Tensor& correct, const at::Tensor& change, const at::Tensor& drop,
+                                     const std::vector<std::string>& window_labels,
+                                     const std::vector<std::string>& edge_labels) {
     const double clean_accuracy = clean_correct.mean().item<double>();
     const at::Tensor accuracy = correct.mean(0), accuracy_drop = clean_accuracy - accuracy;
     out.set_attr("clean_accuracy", clean_accuracy);
@@ -149,11 +173,21 @@ class KnockoutWindows : public Analysis {
     write_tensor(out, "accuracy_drop", accuracy_drop, {"window", "edge_set"});
     write_tensor(out, "mean_top_prob_change", change.mean(0), {"window", "edge_set"});
     write_tensor(out, "mean_expected_prob_drop", drop.mean(0), {"window", "edge_set"});
-    draw(ctx, window_labels, edge_labels, accuracy_drop);
-    report(ctx, window_labels, edge_labels, accuracy_drop, clean_accuracy);
+    finding(findings, window_labels, edge_labels, accuracy_drop, clean_accuracy);
+    return accuracy_drop;
   }
 
- private:
+  static at::Tensor tensor_of(const GroupView& group, const std::string& name) {
+    const ArrayView a = group.f64(name);
+    return at::tensor(a.values, at::kDouble).view(a.shape);
+  }
+
+  static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& findings) {
+    write_aggregates(out, findings, tensor_of(merged, "clean_correct"), tensor_of(merged, "correct"),
+                     tensor_of(merged, "top_prob_change"), tensor_of(merged, "expected_prob_drop"),
+                     merged.strings("window"), merged.strings("edge_set"));
+  }
+
   static void draw(RunContext& ctx, const std::vector<std::string>& windows, const std::vector<std::string>& edges,
                    const at::Tensor& accuracy_drop) {
     HeatmapFigure map;
@@ -178,14 +212,14 @@ class KnockoutWindows : public Analysis {
     ctx.figures.lines(line);
   }
 
-  static void report(RunContext& ctx, const std::vector<std::string>& windows, const std::vector<std::string>& edges,
-                     const at::Tensor& accuracy_drop, double clean_accuracy) {
+  static void finding(std::vector<std::string>& findings, const std::vector<std::string>& windows,
+                      const std::vector<std::string>& edges, const at::Tensor& accuracy_drop, double clean_accuracy) {
     const std::int64_t best = accuracy_drop.nan_to_num(-2.0).flatten().argmax().item<std::int64_t>();
     const auto E = static_cast<std::int64_t>(edges.size());
     std::ostringstream line;
     line << "largest accuracy drop: " << edges[best % E] << " in layers " << windows[best / E] << " ("
          << accuracy_drop.flatten()[best].item<double>() << " from clean " << clean_accuracy << ")";
-    ctx.findings.push_back(line.str());
+    findings.push_back(line.str());
   }
 };
 

@@ -18,6 +18,7 @@
 #include "lens_figures.hpp"
 #include "lens_readout.hpp"
 #include "logit_lens.hpp"
+#include "mechlens/archive_view.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/positions.hpp"
 #include "mechlens/run_context.hpp"
@@ -293,48 +294,113 @@ class LogitLens : public Analysis {
     }
   }
 
+  // What the summary needs of one input (from its lens in a run, from the
+  // merged archive in `mechlens merge`).
+  struct Summary {
+    std::string id, target, source;
+    std::vector<std::int64_t> answer_ranks;  // per layer entry; empty: the answer is not among the positions
+    std::vector<std::pair<std::int64_t, std::string>> last_top1;  // id and token, per decoded position
+  };
+
+  static void summarise(RunContext& ctx, const std::vector<InputLens>& lenses) {
+    std::vector<Summary> inputs;
+    for (std::size_t i = 0; i < lenses.size(); ++i) {
+      const InputLens& l = lenses[i];
+      Summary s{ctx.inputs[i].spec.id, ctx.model.token_string(l.target), l.target_source, {}, {}};
+      const at::Tensor top1 = l.topk_id[l.topk_id.size(0) - 1].select(1, 0);
+      for (std::int64_t p = 0; p < top1.size(0); ++p) {
+        const std::int64_t id = top1[p].item<std::int64_t>();
+        s.last_top1.emplace_back(id, ctx.model.token_string(id));
+      }
+      if (l.answer_slot >= 0) {
+        const at::Tensor ranks = l.target_rank.select(1, l.answer_slot);
+        for (std::int64_t e = 0; e < ranks.size(0); ++e) s.answer_ranks.push_back(ranks[e].item<std::int64_t>());
+      }
+      inputs.push_back(std::move(s));
+    }
+    summarise(ctx.results, ctx.findings, inputs);
+  }
+
   // Where the target first becomes the top token at the answer, per input;
   // without the answer among the positions, what the last entry says most.
-  static void summarise(RunContext& ctx, const std::vector<InputLens>& lenses) {
+  static void summarise(ResultGroup& results, std::vector<std::string>& findings, const std::vector<Summary>& inputs) {
     double sum = 0;
     int found = 0, answered = 0;
     std::map<std::int64_t, int> last_top1;
+    std::map<std::int64_t, std::string> token_of;
     std::int64_t decoded = 0;
-    for (std::size_t i = 0; i < lenses.size(); ++i) {
-      const InputLens& l = lenses[i];
-      const at::Tensor top1 = l.topk_id[l.topk_id.size(0) - 1].select(1, 0);
-      for (std::int64_t p = 0; p < top1.size(0); ++p) ++last_top1[top1[p].item<std::int64_t>()], ++decoded;
-      if (l.answer_slot < 0) continue;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const Summary& l = inputs[i];
+      for (const auto& [id, token] : l.last_top1) ++last_top1[id], ++decoded, token_of[id] = token;
+      if (l.answer_ranks.empty()) continue;
       ++answered;
-      const at::Tensor ranks = l.target_rank.select(1, l.answer_slot);
+      const std::vector<std::int64_t>& ranks = l.answer_ranks;
       std::int64_t first = -1;
-      for (std::int64_t e = 0; e < ranks.size(0) && first < 0; ++e)
-        if (ranks[e].item<std::int64_t>() == 1) first = e;
+      for (std::size_t e = 0; e < ranks.size() && first < 0; ++e)
+        if (ranks[e] == 1) first = static_cast<std::int64_t>(e);
       if (first >= 0) sum += static_cast<double>(first), ++found;
       if (i < 5) {
         std::ostringstream line;
-        line << "input " << ctx.inputs[i].spec.id << ": target '" << ctx.model.token_string(l.target) << "' ("
-             << l.target_source << ") at the answer ranks " << ranks[0].item<std::int64_t>()
-             << " at layer entry 0, "
+        line << "input " << l.id << ": target '" << l.target << "' (" << l.source << ") at the answer ranks "
+             << ranks[0] << " at layer entry 0, "
              << (first >= 0 ? "first ranks 1 at layer entry " + std::to_string(first) : std::string("never ranks 1"));
-        ctx.findings.push_back(line.str());
+        findings.push_back(line.str());
       }
     }
     if (found > 0) {
-      ctx.results.set_attr("mean_first_top1_entry", sum / found);
+      results.set_attr("mean_first_top1_entry", sum / found);
       std::ostringstream line;
       line << "the target first ranks 1 at the answer at layer entry " << sum / found << " on average (" << found
            << " of " << answered << " inputs reach rank 1)";
-      ctx.findings.push_back(line.str());
+      findings.push_back(line.str());
     }
     if (answered == 0 && !last_top1.empty()) {
       const auto most = std::max_element(last_top1.begin(), last_top1.end(),
                                          [](const auto& a, const auto& b) { return a.second < b.second; });
       std::ostringstream line;
       line << "after the last layer the most frequent top-1 token at the " << decoded << " decoded positions is '"
-           << ctx.model.token_string(most->first) << "' (" << most->second << " positions)";
-      ctx.findings.push_back(line.str());
+           << token_of[most->first] << "' (" << most->second << " positions)";
+      findings.push_back(line.str());
     }
+  }
+
+ public:
+  // Shards (mechlens merge): the [input, ...] datasets concatenate with
+  // their `pos` axis padded to the longest input as a run pads it (-1, NaN,
+  // ""); coordinates, tracked tokens and settings are the same in every
+  // shard; grids/<input id> are per input; the summary is made again.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    rules.attributes = {{"mean_first_top1_entry", Combine::recompute}};
+    rules.summarise = &summarise_merged;
+    return rules;
+  }
+
+ private:
+  static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& findings) {
+    const std::vector<std::string> ids = merged.strings("input"), targets = merged.strings("target_token"),
+                                   sources = merged.strings("target_source"), tokens = merged.strings("topk_token");
+    const ArrayView position = merged.f64("position"), rank = merged.f64("target_rank"), topk = merged.f64("topk_id");
+    const ArrayView answer = merged.group("../../inputs")->f64("answer_position");
+    const std::int64_t P = position.size(1), E = rank.size(1), K = topk.size(3);
+    std::vector<Summary> inputs;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto n = static_cast<std::int64_t>(i);
+      Summary s{ids[i], targets[i], sources[i], {}, {}};
+      std::int64_t slot = -1;
+      for (std::int64_t p = 0; p < P; ++p) {
+        const double pos = position.values[n * P + p];
+        if (pos < 0) continue;  // padding
+        if (slot < 0 && pos == answer.values[i]) slot = p;
+        const std::int64_t at = ((n * E + (E - 1)) * P + p) * K;
+        s.last_top1.emplace_back(static_cast<std::int64_t>(topk.values[at]), tokens[at]);
+      }
+      if (slot >= 0)
+        for (std::int64_t e = 0; e < E; ++e)
+          s.answer_ranks.push_back(static_cast<std::int64_t>(rank.values[(n * E + e) * P + slot]));
+      inputs.push_back(std::move(s));
+    }
+    summarise(out, findings, inputs);
   }
 };
 

@@ -12,7 +12,6 @@
 #include <limits>
 #include <sstream>
 
-#include "attribution_method.hpp"
 #include "head_metrics.hpp"
 #include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
@@ -40,15 +39,6 @@ class SensitivityMatrix : public Analysis {
                                    "logit_diff: change of logit(t*) - logit(t2), t2 the clean runner-up")
                     .choices(sensitivity::metric_names()),
                 param::integer_list("layers", {}, "Layers to sweep (empty = all)"),
-                param::string("method", "exact",
-                              "exact: every head ablated (one batched forward per layer from the cached residual); "
-                              "attribution: first-order estimate of every head from one forward and one backward "
-                              "per metric (attribution patching; kl has no first-order term: NaN)")
-                    .choices({"exact", "attribution"}),
-                param::integer("verify_top", 0,
-                               "method = attribution: re-measure this many heads with the largest |estimate| "
-                               "exactly, per input; both are stored (exact_<metric>) with their agreement")
-                    .at_least(0),
             }};
   }
 
@@ -63,12 +53,6 @@ class SensitivityMatrix : public Analysis {
     // Results so far (NaN = not computed): restored from the archive on resume.
     std::map<std::string, std::vector<double>> values;
     for (const auto& m : metrics) values[m] = restore(ctx, m, n_inputs * shape_per_input);
-    // method = attribution: the estimate goes to `values`, verified heads' exact values here.
-    const bool attribution = ctx.params.get<std::string>("method") == "attribution";
-    const std::int64_t verify_top = attribution ? ctx.params.get<std::int64_t>("verify_top") : 0;
-    std::map<std::string, std::vector<double>> exact;
-    if (verify_top > 0)
-      for (const auto& m : metrics) exact[m] = restore(ctx, "exact_" + m, n_inputs * shape_per_input);
     std::vector<std::int64_t> top_token(n_inputs, -1);
     std::vector<double> top_prob(n_inputs, std::nan(""));
     std::vector<std::string> top_string(n_inputs);
@@ -87,19 +71,7 @@ class SensitivityMatrix : public Analysis {
       top_prob[i] = base.top_prob;
       top_string[i] = ctx.model.token_string(base.top_token);
 
-      if (!ctx.results.unit_done(unit) && attribution) {
-        const sensitivity::Attribution a =
-            sensitivity::attribute(ctx.model, single, answer, base, kind, metrics, layers, verify_top);
-        for (const auto& m : metrics) {
-          copy_matrix(a.estimate.at(m), values[m], i * shape_per_input);
-          if (verify_top > 0) copy_matrix(a.exact.at(m), exact[m], i * shape_per_input);
-        }
-        for (const auto& m : metrics) {
-          write_matrix(ctx, m, values[m], n_inputs, g);
-          if (verify_top > 0) write_matrix(ctx, "exact_" + m, exact[m], n_inputs, g);
-        }
-        ctx.results.mark_unit_done(unit);
-      } else if (!ctx.results.unit_done(unit)) {
+      if (!ctx.results.unit_done(unit)) {
         for (std::size_t li = 0; li < layers.size(); ++li) {
           const int layer = layers[li];
           ctx.progress.update(input.spec.id, static_cast<std::int64_t>(li), static_cast<std::int64_t>(layers.size()));
@@ -120,17 +92,7 @@ class SensitivityMatrix : public Analysis {
     write_tensor(ctx.results, "baseline_prob", at::tensor(top_prob, at::kDouble), {"input"});
     ctx.results.write_strings("baseline_token_str", top_string, "input");
     ctx.results.set_attr("ablation", ctx.params.get<std::string>("ablation"));
-    ctx.results.set_attr("method", ctx.params.get<std::string>("method"));
-    // Exact vs estimate wherever both exist (the verified heads of every input).
-    for (const auto& [m, e] : exact) {
-      const at::Tensor est = at::tensor(values.at(m), at::kDouble), ex = at::tensor(e, at::kDouble);
-      const at::Tensor both = est.isfinite().logical_and(ex.isfinite());
-      if (!both.any().item<bool>()) continue;
-      ctx.results.set_attr("agreement_spearman_" + m, sensitivity::spearman_finite(est, ex));
-      ctx.results.set_attr("agreement_max_abs_error_" + m,
-                           (est.masked_select(both) - ex.masked_select(both)).abs().max().item<double>());
-    }
-    summarise(ctx, metrics.front(), values.at(metrics.front()), n_inputs, g);
+    summarise(ctx.results, ctx.findings, metrics.front(), values.at(metrics.front()), n_inputs, g.n_layers, g.n_heads);
     std::vector<std::string> ids;
     for (const auto& input : ctx.inputs) ids.push_back(input.spec.id);
     for (const auto& m : metrics)
@@ -156,12 +118,6 @@ class SensitivityMatrix : public Analysis {
       if (static_cast<std::int64_t>(old.size()) == size) return old;
     }
     return std::vector<double>(size, std::nan(""));
-  }
-
-  // A [layers, heads] f64 matrix into the flat [input, layer, head] values at `offset`.
-  static void copy_matrix(const at::Tensor& m, std::vector<double>& out, std::int64_t offset) {
-    const at::Tensor c = m.to(at::kDouble).contiguous();
-    std::copy(c.data_ptr<double>(), c.data_ptr<double>() + c.numel(), out.begin() + offset);
   }
 
   static void write_coordinates(RunContext& ctx, const Geometry& g) {
@@ -234,16 +190,17 @@ class SensitivityMatrix : public Analysis {
 
  private:
   // The finding a person reads first: which head matters most, on average.
-  static void summarise(RunContext& ctx, const std::string& metric, const std::vector<double>& v,
-                     std::int64_t n_inputs, const Geometry& g) {
+  // (Also run by `mechlens merge` over the merged shards: see merge_rules.)
+  static void summarise(ResultGroup& results, std::vector<std::string>& findings, const std::string& metric,
+                        const std::vector<double>& v, std::int64_t n_inputs, std::int64_t n_layers, std::int64_t n_heads) {
     double best = -1.0;
     int best_layer = -1, best_head = -1;
-    for (int l = 0; l < g.n_layers; ++l)
-      for (int h = 0; h < g.n_heads; ++h) {
+    for (int l = 0; l < n_layers; ++l)
+      for (int h = 0; h < n_heads; ++h) {
         double sum = 0.0;
         int n = 0;
         for (std::int64_t i = 0; i < n_inputs; ++i) {
-          const double x = v[i * g.n_layers * g.n_heads + l * g.n_heads + h];
+          const double x = v[i * n_layers * n_heads + l * n_heads + h];
           if (!std::isnan(x)) sum += std::abs(x), ++n;
         }
         if (n && sum / n > best) best = sum / n, best_layer = l, best_head = h;
@@ -252,9 +209,28 @@ class SensitivityMatrix : public Analysis {
     std::ostringstream line;
     line << "largest sensitivity (" << metric << ", mean |value| over " << n_inputs
          << " inputs): layer " << best_layer << " head " << best_head << " = " << best;
-    ctx.findings.push_back(line.str());
-    ctx.results.set_attr("largest_layer", static_cast<std::int64_t>(best_layer));
-    ctx.results.set_attr("largest_head", static_cast<std::int64_t>(best_head));
+    findings.push_back(line.str());
+    results.set_attr("largest_layer", static_cast<std::int64_t>(best_layer));
+    results.set_attr("largest_head", static_cast<std::int64_t>(best_head));
+  }
+
+ public:
+  // Shards (mechlens merge): the [input, ...] datasets concatenate (the
+  // default), coordinates and `ablation` are the same in every shard, and
+  // the largest head is found again over every input.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    rules.attributes = {{"largest_layer", Combine::recompute}, {"largest_head", Combine::recompute}};
+    rules.summarise = &summarise_merged;
+    return rules;
+  }
+
+ private:
+  static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& findings) {
+    const std::vector<std::string> metrics = merged.texts_attr("param.metrics");
+    if (metrics.empty() || !merged.has_dataset(metrics.front())) return;
+    const ArrayView v = merged.f64(metrics.front());  // [input, layer, head]
+    summarise(out, findings, metrics.front(), v.values, v.size(0), v.size(1), v.size(2));
   }
 };
 

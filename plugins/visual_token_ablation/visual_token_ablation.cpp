@@ -16,6 +16,7 @@
 
 #include "conditions.hpp"
 #include "mechlens/answer_check.hpp"
+#include "mechlens/archive_view.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/run_context.hpp"
 #include "mechlens/tensor_store.hpp"
@@ -101,7 +102,8 @@ class VisualTokenAblation : public Analysis {
         reference[i] = std::find(tags.begin(), tags.end(), tag) != tags.end();
         analysed[i] = !reference[i];
       }
-      if (std::find(reference.begin(), reference.end(), true) == reference.end())
+      // (A shard may hold none: its mean comes from the whole recipe, checked there.)
+      if (!ctx.recipe_inputs && std::find(reference.begin(), reference.end(), true) == reference.end())
         fail(std::string(kWhere) + ": reference_tag", "no input has the tag '" + tag + "'");
     }
     at::NoGradGuard no_grad;
@@ -172,14 +174,26 @@ class VisualTokenAblation : public Analysis {
   }
 
   // The mean of every image token row of the reference inputs ([d_model], float32).
-  static at::Tensor reference_mean(RunContext& ctx, const std::vector<bool>& reference) {
+  // A shard (RunContext::recipe_inputs) takes the mean over the reference
+  // inputs of the whole recipe, so that every shard replaces by the same mean.
+  static at::Tensor reference_mean(RunContext& ctx, const std::vector<bool>& run_reference) {
+    const std::vector<EncodedInput>& inputs = ctx.recipe_inputs ? *ctx.recipe_inputs : ctx.inputs;
+    std::vector<bool> reference = run_reference;
+    if (ctx.recipe_inputs) {
+      const std::string& tag = ctx.params.get<std::string>("reference_tag");
+      reference.assign(inputs.size(), true);
+      for (std::size_t i = 0; i < inputs.size() && !tag.empty(); ++i) {
+        const auto& tags = inputs[i].spec.tags;
+        reference[i] = std::find(tags.begin(), tags.end(), tag) != tags.end();
+      }
+    }
     at::Tensor sum;
     std::int64_t count = 0, images = 0;
-    for (std::size_t i = 0; i < ctx.inputs.size(); ++i) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
       if (!reference[i]) continue;
-      const std::vector<std::int64_t> positions = image_positions(ctx.inputs[i]);
+      const std::vector<std::int64_t> positions = image_positions(inputs[i]);
       if (positions.empty()) continue;
-      const Clean clean = clean_run(ctx.model, ctx.inputs[i]);
+      const Clean clean = clean_run(ctx.model, inputs[i]);
       const at::Tensor rows = clean.embeds.index_select(0, at::tensor(positions, at::kLong).to(clean.embeds.device()));
       const at::Tensor s = rows.to(at::kDouble).sum(0);
       sum = sum.defined() ? sum + s : s;
@@ -250,8 +264,22 @@ class VisualTokenAblation : public Analysis {
     if (mean.defined()) write_tensor(out, "mean_vector", mean, {"d_model"});
     out.set_attr("replacement", replacement_);
 
-    // Aggregates over analysed inputs and draws.
-    const at::Tensor keep = at::tensor(std::vector<std::int64_t>(analysed.begin(), analysed.end()), at::kLong).nonzero().flatten();
+    const at::Tensor analysed_flags = at::tensor(std::vector<std::int64_t>(analysed.begin(), analysed.end()), at::kLong);
+    const Summary summary = write_aggregates(out, ctx.findings, request_.sets, analysed_flags, clean_correct, sets, sweep);
+    draw(ctx, summary.clean_accuracy, summary.accuracy, summary.sweep_accuracy);
+  }
+
+  struct Summary {
+    double clean_accuracy;
+    at::Tensor accuracy, sweep_accuracy;
+  };
+
+  // Aggregates over analysed inputs and draws, and the finding. Also run by
+  // `mechlens merge` over the merged shards (merge_rules).
+  static Summary write_aggregates(ResultGroup& out, std::vector<std::string>& findings,
+                                  const std::vector<std::string>& set_names, const at::Tensor& analysed,
+                                  const at::Tensor& clean_correct, const Metrics& sets, const Metrics& sweep) {
+    const at::Tensor keep = analysed.nonzero().flatten();
     const double clean_accuracy = clean_correct.index_select(0, keep).mean().item<double>();
     const at::Tensor accuracy = sets.correct.index_select(0, keep).mean(at::IntArrayRef{0, 2});
     const at::Tensor mean_change = sets.change.index_select(0, keep).mean(at::IntArrayRef{0, 2});
@@ -265,12 +293,43 @@ class VisualTokenAblation : public Analysis {
     write_tensor(out, "sweep_accuracy", sweep_accuracy, {"sweep_set", "n"});
     write_tensor(out, "sweep_mean_top_prob_change", sweep.change.index_select(0, keep).mean(at::IntArrayRef{0, 3}), {"sweep_set", "n"});
 
-    draw(ctx, clean_accuracy, accuracy, sweep_accuracy);
     std::ostringstream line;
     line << "clean accuracy " << clean_accuracy << "; ablated:";
-    for (std::size_t s = 0; s < request_.sets.size(); ++s)
-      line << (s ? "," : "") << " " << request_.sets[s] << " " << accuracy[static_cast<std::int64_t>(s)].item<double>();
-    ctx.findings.push_back(line.str());
+    for (std::size_t s = 0; s < set_names.size(); ++s)
+      line << (s ? "," : "") << " " << set_names[s] << " " << accuracy[static_cast<std::int64_t>(s)].item<double>();
+    findings.push_back(line.str());
+    return {clean_accuracy, accuracy, sweep_accuracy};
+  }
+
+ public:
+  // Shards (mechlens merge): the [input, ...] datasets concatenate (the
+  // default); set, sweep_set, n, draw, mean_vector (the reference mean is
+  // taken over the whole recipe in every shard) are the same in every shard;
+  // the aggregates over analysed inputs are computed again by the run's code.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    for (const char* name : {"accuracy", "mean_top_prob_change", "mean_expected_prob_drop", "mean_n_ablated",
+                             "sweep_accuracy", "sweep_mean_top_prob_change"})
+      rules.datasets.push_back({name, Combine::recompute});
+    rules.attributes = {{"clean_accuracy", Combine::recompute}};
+    rules.summarise = &summarise_merged;
+    return rules;
+  }
+
+ private:
+  static at::Tensor tensor_of(const GroupView& group, const std::string& name) {
+    const ArrayView a = group.f64(name);
+    return at::tensor(a.values, at::kDouble).view(a.shape);
+  }
+
+  static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& findings) {
+    Metrics sets(tensor_of(merged, "correct")), sweep(tensor_of(merged, "sweep_correct"));
+    sets.change = tensor_of(merged, "top_prob_change"), sets.drop = tensor_of(merged, "expected_prob_drop");
+    sets.size = tensor_of(merged, "n_ablated");
+    sweep.change = tensor_of(merged, "sweep_top_prob_change"), sweep.drop = tensor_of(merged, "sweep_expected_prob_drop");
+    sweep.size = tensor_of(merged, "sweep_n_ablated");
+    write_aggregates(out, findings, merged.strings("set"), tensor_of(merged, "analysed").to(at::kLong),
+                     tensor_of(merged, "clean_correct"), sets, sweep);
   }
 
   void draw(RunContext& ctx, double clean_accuracy, const at::Tensor& accuracy, const at::Tensor& sweep_accuracy) const {
