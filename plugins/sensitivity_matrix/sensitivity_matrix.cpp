@@ -12,6 +12,7 @@
 #include <limits>
 #include <sstream>
 
+#include "attribution_method.hpp"
 #include "head_metrics.hpp"
 #include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
@@ -39,6 +40,15 @@ class SensitivityMatrix : public Analysis {
                                    "logit_diff: change of logit(t*) - logit(t2), t2 the clean runner-up")
                     .choices(sensitivity::metric_names()),
                 param::integer_list("layers", {}, "Layers to sweep (empty = all)"),
+                param::string("method", "exact",
+                              "exact: every head ablated (one batched forward per layer from the cached residual); "
+                              "attribution: first-order estimate of every head from one forward and one backward "
+                              "per metric (attribution patching; kl has no first-order term: NaN)")
+                    .choices({"exact", "attribution"}),
+                param::integer("verify_top", 0,
+                               "method = attribution: re-measure this many heads with the largest |estimate| "
+                               "exactly, per input; both are stored (exact_<metric>) with their agreement")
+                    .at_least(0),
             }};
   }
 
@@ -53,6 +63,12 @@ class SensitivityMatrix : public Analysis {
     // Results so far (NaN = not computed): restored from the archive on resume.
     std::map<std::string, std::vector<double>> values;
     for (const auto& m : metrics) values[m] = restore(ctx, m, n_inputs * shape_per_input);
+    // method = attribution: the estimate goes to `values`, verified heads' exact values here.
+    const bool attribution = ctx.params.get<std::string>("method") == "attribution";
+    const std::int64_t verify_top = attribution ? ctx.params.get<std::int64_t>("verify_top") : 0;
+    std::map<std::string, std::vector<double>> exact;
+    if (verify_top > 0)
+      for (const auto& m : metrics) exact[m] = restore(ctx, "exact_" + m, n_inputs * shape_per_input);
     std::vector<std::int64_t> top_token(n_inputs, -1);
     std::vector<double> top_prob(n_inputs, std::nan(""));
     std::vector<std::string> top_string(n_inputs);
@@ -71,7 +87,19 @@ class SensitivityMatrix : public Analysis {
       top_prob[i] = base.top_prob;
       top_string[i] = ctx.model.token_string(base.top_token);
 
-      if (!ctx.results.unit_done(unit)) {
+      if (!ctx.results.unit_done(unit) && attribution) {
+        const sensitivity::Attribution a =
+            sensitivity::attribute(ctx.model, single, answer, base, kind, metrics, layers, verify_top);
+        for (const auto& m : metrics) {
+          copy_matrix(a.estimate.at(m), values[m], i * shape_per_input);
+          if (verify_top > 0) copy_matrix(a.exact.at(m), exact[m], i * shape_per_input);
+        }
+        for (const auto& m : metrics) {
+          write_matrix(ctx, m, values[m], n_inputs, g);
+          if (verify_top > 0) write_matrix(ctx, "exact_" + m, exact[m], n_inputs, g);
+        }
+        ctx.results.mark_unit_done(unit);
+      } else if (!ctx.results.unit_done(unit)) {
         for (std::size_t li = 0; li < layers.size(); ++li) {
           const int layer = layers[li];
           ctx.progress.update(input.spec.id, static_cast<std::int64_t>(li), static_cast<std::int64_t>(layers.size()));
@@ -92,6 +120,16 @@ class SensitivityMatrix : public Analysis {
     write_tensor(ctx.results, "baseline_prob", at::tensor(top_prob, at::kDouble), {"input"});
     ctx.results.write_strings("baseline_token_str", top_string, "input");
     ctx.results.set_attr("ablation", ctx.params.get<std::string>("ablation"));
+    ctx.results.set_attr("method", ctx.params.get<std::string>("method"));
+    // Exact vs estimate wherever both exist (the verified heads of every input).
+    for (const auto& [m, e] : exact) {
+      const at::Tensor est = at::tensor(values.at(m), at::kDouble), ex = at::tensor(e, at::kDouble);
+      const at::Tensor both = est.isfinite().logical_and(ex.isfinite());
+      if (!both.any().item<bool>()) continue;
+      ctx.results.set_attr("agreement_spearman_" + m, sensitivity::spearman_finite(est, ex));
+      ctx.results.set_attr("agreement_max_abs_error_" + m,
+                           (est.masked_select(both) - ex.masked_select(both)).abs().max().item<double>());
+    }
     summarise(ctx.results, ctx.findings, metrics.front(), values.at(metrics.front()), n_inputs, g.n_layers, g.n_heads);
     std::vector<std::string> ids;
     for (const auto& input : ctx.inputs) ids.push_back(input.spec.id);
@@ -118,6 +156,12 @@ class SensitivityMatrix : public Analysis {
       if (static_cast<std::int64_t>(old.size()) == size) return old;
     }
     return std::vector<double>(size, std::nan(""));
+  }
+
+  // A [layers, heads] f64 matrix into the flat [input, layer, head] values at `offset`.
+  static void copy_matrix(const at::Tensor& m, std::vector<double>& out, std::int64_t offset) {
+    const at::Tensor c = m.to(at::kDouble).contiguous();
+    std::copy(c.data_ptr<double>(), c.data_ptr<double>() + c.numel(), out.begin() + offset);
   }
 
   static void write_coordinates(RunContext& ctx, const Geometry& g) {
