@@ -176,6 +176,49 @@ const std::vector<ToyRecipe>& toy_recipes() {
            EXPECT_EQ(a["stored"].size(), run.mechanisms["image_tokens"].get<std::size_t>()) << id;
          }
        }},
+      // ablation_compare: the recorded induction head stays the most
+      // important head under zero, identity, input-mean and dataset-mean
+      // ablation, and every stored value and statistic agrees with the float64
+      // plain-PyTorch reference (tests/models/reference/ablation_reference.py).
+      {"induction_ablation_compare.toml", "induction", ToyRecipe::none,
+       [](const ToyRun& run) {
+         const LayerHead induction = label(run.mechanisms["induction_head"]);
+         const auto r = run_command("/usr/bin/python3 " MECHLENS_SOURCE_DIR "/tests/toys/reference_ablation_compare.py " +
+                                    shell_quote(run.archive.string()) + " " +
+                                    shell_quote((kToys / "models/induction").string()) + " compare 2>&1");
+         ASSERT_EQ(r.exit_code, 0) << r.output;
+         const json c = json::parse(r.output);
+         ASSERT_EQ(c["kinds"].size(), 4u);
+         for (std::size_t k = 0; k < c["kinds"].size(); ++k)
+           EXPECT_EQ((LayerHead{c["top_layer"][k].get<int>(), c["top_head"][k].get<int>()}), induction)
+               << "most important head under " << c["kinds"][k];
+         // Every value within 1e-4 of the float64 reference (float32 forward,
+         // as sensitivity_matrix's check); the values are far from all-zero.
+         double largest = 0.0;
+         for (std::size_t k = 0; k < c["stored"].size(); ++k)
+           for (std::size_t i = 0; i < c["stored"][k].size(); ++i)
+             for (std::size_t l = 0; l < c["stored"][k][i].size(); ++l)
+               for (std::size_t h = 0; h < c["stored"][k][i][l].size(); ++h) {
+                 const double want = c["reference"][k][i][l][h].get<double>();
+                 EXPECT_NEAR(c["stored"][k][i][l][h].get<double>(), want, 1e-4)
+                     << c["kinds"][k] << " input " << i << " layer " << l << " head " << h;
+                 largest = std::max(largest, std::abs(want));
+               }
+         EXPECT_GT(largest, 0.1);
+         // The statistics: exactly the reference's formulas on the stored
+         // matrices; near the reference's on its own matrices (float32 noise
+         // may swap the order of near-zero heads).
+         for (const char* stat : {"spearman", "kendall"})
+           for (std::size_t i = 0; i < c[stat]["stored"].size(); ++i)
+             for (std::size_t p = 0; p < c["pairs"].size(); ++p) {
+               const double stored = c[stat]["stored"][i][p].get<double>();
+               EXPECT_NEAR(stored, c[std::string(stat) + "_from_stored"][i][p].get<double>(), 1e-9)
+                   << stat << " input " << i << " " << c["pairs"][p];
+               EXPECT_NEAR(stored, c[stat]["reference"][i][p].get<double>(), 0.05)
+                   << stat << " input " << i << " " << c["pairs"][p];
+             }
+         EXPECT_EQ(c["negligible_share_all_kinds"]["stored"], c["negligible_share_all_kinds"]["reference"]);
+       }},
       // Logit lens: the answer cannot rank first before the induction head's
       // layer has written it, and does right after it, on every input.
       {"induction_logit_lens.toml", "induction", ToyRecipe::none,
