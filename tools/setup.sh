@@ -16,6 +16,7 @@ packages=(
   python3-torch python3-numpy python3-pil python3-h5py python3-jinja2
   python3-xarray python3-h5netcdf python3-netcdf4
   chromium  # tests/browser: the report pages in a real headless browser (~90 s to install)
+  slurm-wlm munge  # tests/slurm: a single-node Slurm cluster runs a sharded sweep (mechlens slurm)
 )
 
 missing=()

@@ -137,7 +137,7 @@ ablation = "zero"
   const std::int64_t top = top2[0].item<std::int64_t>(), second = top2[1].item<std::int64_t>();
   // Tolerances as for the text toys (float32 vs float64 through a 2-layer
   // model: ~1e-5 measured), 10x margin.
-  double worst[3] = {0, 0, 0};
+  double worst[3] = {0, 0, 0}, largest[3] = {0, 0, 0};
   for (int layer = 0; layer < 2; ++layer)
     for (int head = 0; head < 4; ++head) {
       const at::Tensor zeroed = logits_at("logits_zeroed_" + std::to_string(layer * 4 + head));
@@ -151,10 +151,13 @@ ablation = "zero"
         const double got = json["run_0001"][names[m]]["values"][0][layer][head].get<double>();
         EXPECT_NEAR(got, want[m], m == 2 ? 5e-4 : 1e-4) << names[m] << " layer " << layer << " head " << head;
         worst[m] = std::max(worst[m], std::abs(got - want[m]));
+        largest[m] = std::max(largest[m], std::abs(want[m]));
       }
     }
   std::cout << "[ llava ] largest |stored - float64 reference|: top1_prob_change " << worst[0] << ", kl " << worst[1]
-            << ", logit_diff " << worst[2] << "\n";
+            << ", logit_diff " << worst[2] << " (largest |value| " << largest[0] << ", " << largest[1] << ", "
+            << largest[2] << ")\n";
+  for (int m = 0; m < 3; ++m) EXPECT_GT(largest[m], 1e-3) << "metric " << m << ": the comparison would be vacuous";
   EXPECT_EQ(json["run_0001"]["baseline_token"][0].get<std::int64_t>(), top);
   EXPECT_NEAR(json["run_0001"]["baseline_prob"][0].get<double>(), log_p[top].exp().item<double>(), 1e-5);
   fs::remove_all(dir);
