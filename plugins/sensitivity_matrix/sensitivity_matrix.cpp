@@ -121,15 +121,7 @@ class SensitivityMatrix : public Analysis {
     ctx.results.write_strings("baseline_token_str", top_string, "input");
     ctx.results.set_attr("ablation", ctx.params.get<std::string>("ablation"));
     ctx.results.set_attr("method", ctx.params.get<std::string>("method"));
-    // Exact vs estimate wherever both exist (the verified heads of every input).
-    for (const auto& [m, e] : exact) {
-      const at::Tensor est = at::tensor(values.at(m), at::kDouble), ex = at::tensor(e, at::kDouble);
-      const at::Tensor both = est.isfinite().logical_and(ex.isfinite());
-      if (!both.any().item<bool>()) continue;
-      ctx.results.set_attr("agreement_spearman_" + m, sensitivity::spearman_finite(est, ex));
-      ctx.results.set_attr("agreement_max_abs_error_" + m,
-                           (est.masked_select(both) - ex.masked_select(both)).abs().max().item<double>());
-    }
+    for (const auto& [m, e] : exact) write_agreement(ctx.results, m, values.at(m), e);
     summarise(ctx.results, ctx.findings, metrics.front(), values.at(metrics.front()), n_inputs, g.n_layers, g.n_heads);
     std::vector<std::string> ids;
     for (const auto& input : ctx.inputs) ids.push_back(input.spec.id);
@@ -156,6 +148,18 @@ class SensitivityMatrix : public Analysis {
       if (static_cast<std::int64_t>(old.size()) == size) return old;
     }
     return std::vector<double>(size, std::nan(""));
+  }
+
+  // Exact vs estimate wherever both exist (the verified heads of every input).
+  // Also run by `mechlens merge` over the merged shards (merge_rules).
+  static void write_agreement(ResultGroup& results, const std::string& m, const std::vector<double>& estimate,
+                              const std::vector<double>& exact) {
+    const at::Tensor est = at::tensor(estimate, at::kDouble), ex = at::tensor(exact, at::kDouble);
+    const at::Tensor both = est.isfinite().logical_and(ex.isfinite());
+    if (!both.any().item<bool>()) return;
+    results.set_attr("agreement_spearman_" + m, sensitivity::spearman_finite(est, ex));
+    results.set_attr("agreement_max_abs_error_" + m,
+                     (est.masked_select(both) - ex.masked_select(both)).abs().max().item<double>());
   }
 
   // A [layers, heads] f64 matrix into the flat [input, layer, head] values at `offset`.
@@ -262,9 +266,13 @@ class SensitivityMatrix : public Analysis {
   // Shards (mechlens merge): the [input, ...] datasets concatenate (the
   // default), coordinates and `ablation` are the same in every shard, and
   // the largest head is found again over every input.
-  static MergeRules merge_rules(const ParamValues&) {
+  static MergeRules merge_rules(const ParamValues& params) {
     MergeRules rules;
     rules.attributes = {{"largest_layer", Combine::recompute}, {"largest_head", Combine::recompute}};
+    for (const auto& m : params.get<std::vector<std::string>>("metrics")) {  // method = attribution, verify_top > 0
+      rules.attributes.push_back({"agreement_spearman_" + m, Combine::recompute});
+      rules.attributes.push_back({"agreement_max_abs_error_" + m, Combine::recompute});
+    }
     rules.summarise = &summarise_merged;
     return rules;
   }
@@ -273,6 +281,9 @@ class SensitivityMatrix : public Analysis {
   static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& findings) {
     const std::vector<std::string> metrics = merged.texts_attr("param.metrics");
     if (metrics.empty() || !merged.has_dataset(metrics.front())) return;
+    for (const auto& m : metrics)
+      if (merged.has_dataset(m) && merged.has_dataset("exact_" + m))
+        write_agreement(out, m, merged.f64(m).values, merged.f64("exact_" + m).values);
     const ArrayView v = merged.f64(metrics.front());  // [input, layer, head]
     summarise(out, findings, metrics.front(), v.values, v.size(0), v.size(1), v.size(2));
   }
