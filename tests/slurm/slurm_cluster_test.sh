@@ -133,14 +133,20 @@ merge="$(sed -n 's/^merge job: //p' <<<"$submit")"
 grep -q -- "--array=0-3" "$work/sweep_slurm/shards.sbatch" || fail "the array script lacks --array=0-3"
 grep -q -- "--requeue" "$work/sweep_slurm/shards.sbatch" || fail "the array script lacks --requeue"
 
-# Requeue the first array task seen running (polled every 0.1 s).
+# Requeue a running array task (polled every 0.1 s): preferably one that has
+# begun writing its .partial (its second attempt then continues it), else,
+# after 10 s, any running one.
 requeued=""
+start=$SECONDS
 end=$((SECONDS + 60))
 while [[ -z "$requeued" ]] && ((SECONDS < end)); do
-  running="$(squeue -h -j "$array" -t RUNNING -o %i 2>/dev/null | head -n 1)"
-  if [[ -n "$running" ]]; then
-    scontrol requeue "$running" && requeued="$running"
-  fi
+  for running in $(squeue -h -j "$array" -t RUNNING -o %i 2>/dev/null); do
+    i="${running#*_}"
+    if [[ -f "$work/sweep.shard-$i-of-4.h5.partial" ]] || ((SECONDS - start > 10)); then
+      scontrol requeue "$running" && requeued="$running"
+      break
+    fi
+  done
   sleep 0.1
 done
 [[ -n "$requeued" ]] || fail "no array task of job $array was seen running within 60 s"
@@ -163,6 +169,9 @@ restarts="$(scontrol show job "$requeued" 2>/dev/null | sed -n 's/.*Restarts=\([
 [[ "${restarts:-0}" -ge 1 ]] || fail "task $requeued shows no restart (Restarts=$restarts)"
 grep -q "restart 1" "$log" || fail "the log of task $task does not show its second attempt: $(cat "$log")"
 echo "slurm test: task $task ran again (Restarts=$restarts): $(grep -c '^shard ' "$log") attempts in its log"
+resumed="$(/usr/bin/python3 -c 'import h5py, sys; print(len(h5py.File(sys.argv[1])["runs/run_0001"].attrs.get("resumed_at", [])))' \
+  "$work/sweep.shard-$task-of-4.h5" 2>/dev/null)"
+echo "slurm test: the second attempt $( [[ "${resumed:-0}" -gt 0 ]] && echo "continued the first one's .partial" || echo "started afresh (requeued before its .partial existed)")"
 
 [[ -f "$work/sweep.h5" ]] || fail "no merged archive $work/sweep.h5"
 for i in 0 1 2 3; do [[ -f "$work/sweep.shard-$i-of-4.h5" ]] || fail "shard $i's archive is missing"; done
