@@ -158,6 +158,8 @@ def main():
         embeds = inputs_embeds(t, cfg, request["ids"], request.get("images", []), out)
         out["inputs_embeds"] = embeds
         answer = request.get("answer_positions")
+        ids = torch.tensor(request["ids"], dtype=torch.long)
+        image_token = cfg.get("image_token_index", cfg.get("image_token_id"))
         qwen2_forward(t, cfg["text_config"], embeds, request["mask"], out, patterns=answer is not None)
         text = cfg["text_config"]
         rows = torch.arange(ids.shape[0])
