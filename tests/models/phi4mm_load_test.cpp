@@ -53,6 +53,27 @@ TEST(Phi4mmLoad, BothLayoutsLoadAndSayWhichInTheProvenance) {
   EXPECT_EQ(a->decoder().weights().lm_head.data_ptr(), a->decoder().weights().embed_tokens.data_ptr());
 }
 
+TEST(Phi4mmLoad, AutoDetectsBothModelTypesAndReadsTheLoraOption) {
+  Scratch scratch;
+  tiny::TinyPhi4mmOptions native;
+  native.native_layout = true;
+  native.with_vision = false;
+  tiny::write_tiny_phi4mm(scratch.path("native"), native);
+  tiny::write_tiny_phi4mm(scratch.path("remote"), {});
+  for (const char* name : {"native", "remote"}) {
+    models::LoadOptions load;
+    load.path = scratch.path(name);
+    load.lora = "merged";
+    const auto m = models::load("auto", load);
+    EXPECT_EQ(m->family(), "phi4mm") << name;
+    EXPECT_NE(m->identity().format.find("lora-merged"), std::string::npos) << m->identity().format;
+  }
+  models::LoadOptions bad;
+  bad.path = scratch.path("remote");
+  bad.lora = "fused";
+  EXPECT_THROW(models::load("phi4mm", bad), Error);
+}
+
 TEST(Phi4mmLoad, FusedQkvSplitsIntoQThenKThenVWithKvHeads) {
   Scratch scratch;
   const auto m = testing::tiny_phi4mm(scratch, "remote");

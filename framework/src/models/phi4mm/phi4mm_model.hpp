@@ -7,11 +7,16 @@
 // inputs, the o200k tokenizer from tokenizer.json and the chat format
 // <|user|>…<|end|><|assistant|> (phi4mm_tokenizer.hpp). The image side (HD
 // transform, SigLIP tower, separators, <|image_1|> expansion) lives in
-// phi4mm_hd_transform.* and phi4mm_image_*.
+// phi4mm_hd_transform.* and phi4mm_image_*: an image input's prompt is
+// "<|user|>" + the image tokens + text + "<|end|><|assistant|>" (the
+// processor's <|image_1|> right after <|user|>), its rows placed at those
+// tokens in embed(). A checkpoint whose config has no image encoder
+// (embd_layer.image_embd_layer / vision_config) loads text-only.
 // Speech LoRA and the audio encoder are not loaded; an audio input is an error.
 //
 // Hook points: hook_embed and hook_inputs_embeds [batch, pos, d_model]
-// (token embeddings; after image features are placed), then the decoder's.
+// (token embeddings; after image features are placed), the decoder's, then
+// the image encoder's vision.* (phi4mm_image_encoder.hpp).
 // Provenance (identity().format): "hf-phi4mm/<remote-code|native>/lora-<runtime|merged|none>".
 #include <memory>
 #include <optional>
