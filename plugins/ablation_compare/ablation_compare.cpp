@@ -25,6 +25,7 @@
 #include "head_metrics.hpp"
 #include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
+#include "mechlens/merge.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/report_page.hpp"
 #include "mechlens/run_context.hpp"
@@ -100,8 +101,10 @@ class AblationCompare : public Analysis {
     // forward per input), needed before any input's dataset_mean sweep.
     at::Tensor means;
     if (std::count(c.kinds.begin(), c.kinds.end(), "dataset_mean")) {
+      // Over every input of the recipe, also when this run is one shard of
+      // it (recipe_inputs), so that every shard replaces with the same mean.
       std::vector<const EncodedInput*> all;
-      for (const auto& input : ctx.inputs) all.push_back(&input);
+      for (const auto& input : ctx.recipe_inputs ? *ctx.recipe_inputs : ctx.inputs) all.push_back(&input);
       means = ablation_compare::dataset_mean_z(ctx.model, all);
     }
 
@@ -151,12 +154,40 @@ class AblationCompare : public Analysis {
     }
     const Statistics s = ablation_compare::compute_statistics(c);
     write_statistics(ctx.results, c, s);
-    findings(ctx, c, s, ctx.params.get<std::int64_t>("movers"));
+    findings(ctx.results, ctx.findings, c, s, ctx.params.get<std::int64_t>("movers"));
     ablation_compare::draw(ctx.figures, c);
   }
 
   // Report section: the tables of agreement, then the same pictures as the run's files.
   static void report(const GroupView& group, ReportPage& page);
+
+  // Shards (mechlens merge): the [.., input, ..] datasets concatenate (the
+  // default; the dataset mean is taken over every recipe input in every
+  // shard, so the shards' matrices are those of one run); the statistics
+  // over all inputs and the findings are computed again from the merged matrices.
+  static MergeRules merge_rules(const ParamValues&) {
+    MergeRules rules;
+    for (const char* name : {"spearman_mean", "kendall_mean", "negligible_everywhere", "top_layer", "top_head"})
+      rules.datasets.push_back({name, Combine::recompute});
+    rules.attributes = {{"top_same_under_every_kind", Combine::recompute}};
+    rules.summarise = &summarise_merged;
+    return rules;
+  }
+
+ private:
+  static Comparison from_archive(const GroupView& group);
+
+  static void summarise_merged(const GroupView& merged, ResultGroup& out, std::vector<std::string>& lines) {
+    const Comparison c = from_archive(merged);
+    for (double v : c.values)
+      if (std::isnan(v)) return;  // some layers only: no statistics (as a run)
+    const Statistics s = ablation_compare::compute_statistics(c);
+    write_overall(out, c, s);
+    const auto movers = merged.number_attr("param.movers");
+    findings(out, lines, c, s, movers ? static_cast<std::int64_t>(*movers) : 5);
+  }
+
+ public:
 
  private:
   static std::vector<int> chosen_layers(const RunContext& ctx, const Geometry& g) {
@@ -188,8 +219,6 @@ class AblationCompare : public Analysis {
     results.write_strings("pair", labels, "pair");
     results.write("spearman", {ElementType::f64, {N, P}, s.spearman.data()}, {"input", "pair"});
     results.write("kendall", {ElementType::f64, {N, P}, s.kendall.data()}, {"input", "pair"});
-    results.write("spearman_mean", {ElementType::f64, {P}, s.spearman_mean.data()}, {"pair"});
-    results.write("kendall_mean", {ElementType::f64, {P}, s.kendall_mean.data()}, {"pair"});
     results.write("rank", {ElementType::f64, {K, N, c.n_layers, c.n_heads}, s.ranks.data()},
                   {"kind", "input", "layer", "head"});
     results.write("rank_shift", {ElementType::f64, {N, c.n_layers, c.n_heads}, s.rank_shift.data()},
@@ -197,20 +226,29 @@ class AblationCompare : public Analysis {
     results.write("negligible_share", {ElementType::f64, {K, N}, s.negligible_share.data()}, {"kind", "input"});
     results.write("negligible_share_all_kinds", {ElementType::f64, {N}, s.negligible_share_all_kinds.data()},
                   {"input"});
+    write_overall(results, c, s);
+  }
+
+  // The statistics over every input (what a merge of shards computes again).
+  static void write_overall(ResultGroup& results, const Comparison& c, const Statistics& s) {
+    const auto P = static_cast<std::int64_t>(s.spearman_mean.size());
+    results.write("spearman_mean", {ElementType::f64, {P}, s.spearman_mean.data()}, {"pair"});
+    results.write("kendall_mean", {ElementType::f64, {P}, s.kendall_mean.data()}, {"pair"});
     write_tensor(results, "negligible_everywhere",
                  at::tensor(s.negligible_everywhere, at::kLong).view({c.n_layers, c.n_heads}), {"layer", "head"});
     write_tensor(results, "top_layer", at::tensor(s.top_layer, at::kLong), {"kind"});
     write_tensor(results, "top_head", at::tensor(s.top_head, at::kLong), {"kind"});
   }
 
-  static void findings(RunContext& ctx, const Comparison& c, const Statistics& s, std::int64_t movers) {
+  static void findings(ResultGroup& results, std::vector<std::string>& lines, const Comparison& c,
+                       const Statistics& s, std::int64_t movers) {
     const auto pairs = ablation_compare::kind_pairs(c.kinds.size());
     std::ostringstream agreement;
     agreement << "rank agreement of |" << c.metric << "| (mean over inputs; Spearman / Kendall):";
     for (std::size_t p = 0; p < pairs.size(); ++p)
       agreement << (p ? "," : "") << " " << ablation_compare::pair_label(c, pairs[p].first, pairs[p].second) << " "
                 << fixed(s.spearman_mean[p], 2) << " / " << fixed(s.kendall_mean[p], 2);
-    ctx.findings.push_back(agreement.str());
+    lines.push_back(agreement.str());
 
     std::ostringstream top;
     top << "most important head (mean |" << c.metric << "|) per kind:";
@@ -220,10 +258,10 @@ class AblationCompare : public Analysis {
       same = same && s.top_layer[k] == s.top_layer[0] && s.top_head[k] == s.top_head[0];
     }
     top << (same ? " (the same head under every kind)" : " (kinds disagree)");
-    ctx.findings.push_back(top.str());
+    lines.push_back(top.str());
 
     const auto everywhere = std::count(s.negligible_everywhere.begin(), s.negligible_everywhere.end(), 1);
-    ctx.findings.push_back("heads with |" + c.metric + "| < " + fixed(c.threshold, 4) + " under every kind on every input: " +
+    lines.push_back("heads with |" + c.metric + "| < " + fixed(c.threshold, 4) + " under every kind on every input: " +
                            std::to_string(everywhere) + " of " + std::to_string(c.cells()) + " (" +
                            fixed(100.0 * static_cast<double>(everywhere) / static_cast<double>(c.cells()), 1) + "%)");
 
@@ -242,12 +280,12 @@ class AblationCompare : public Analysis {
         moved << " " << c.kinds[k] << " " << s.ranks[(k * N + i) * C + cell];
       moved << ")";
     }
-    ctx.findings.push_back(moved.str());
-    ctx.results.set_attr("top_same_under_every_kind", static_cast<std::int64_t>(same));
+    lines.push_back(moved.str());
+    results.set_attr("top_same_under_every_kind", static_cast<std::int64_t>(same));
   }
 };
 
-void AblationCompare::report(const GroupView& group, ReportPage& page) {
+Comparison AblationCompare::from_archive(const GroupView& group) {
   Comparison c;
   c.inputs = group.strings("input");
   c.kinds = group.strings("kind");
@@ -262,6 +300,11 @@ void AblationCompare::report(const GroupView& group, ReportPage& page) {
   c.n_layers = static_cast<int>(v.size(2));
   c.n_heads = static_cast<int>(v.size(3));
   c.values = v.values;
+  return c;
+}
+
+void AblationCompare::report(const GroupView& group, ReportPage& page) {
+  const Comparison c = from_archive(group);
   if (group.has_dataset("spearman") && group.has_dataset("kendall") && group.has_dataset("pair")) {
     const std::vector<std::string> pairs = group.strings("pair");
     const ArrayView rho = group.f64("spearman"), tau = group.f64("kendall");  // [input, pair]

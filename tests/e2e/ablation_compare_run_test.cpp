@@ -200,4 +200,33 @@ TEST_F(AblationCompareRun, SomeLayersStoreNoStatisticsAndMistakesAreNamed) {
   EXPECT_NE(r.output.find("half"), std::string::npos) << r.output;
 }
 
+// Two shards merged equal the unsharded run: the dataset mean is taken over
+// every recipe input in each shard, and the statistics over all inputs are
+// computed again by the merge (merge_rules).
+TEST_F(AblationCompareRun, MergedShardsEqualTheUnshardedRun) {
+  MECHLENS_REQUIRE_PYTHON("h5py", "numpy");
+  ASSERT_EQ(run(kTwoInputs, "[[analysis]]\nplugin = \"ablation_compare\"\nname = \"compare\"\n").exit_code, 0);
+  const std::string m = mechlens::testing::mechlens_binary(), recipe = shell_quote((dir_ / "recipe.toml").string());
+  const std::string sharded = shell_quote((dir_ / "sharded.h5").string());
+  for (const char* shard : {"0/2", "1/2"}) {
+    const auto r = run_command(m + " run " + recipe + " --out " + sharded + " --shard " + shard + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  const auto merged = run_command(m + " merge " + shell_quote((dir_ / "merged.h5").string()) + " " +
+                                  shell_quote((dir_ / "sharded.shard-0-of-2.h5").string()) + " " +
+                                  shell_quote((dir_ / "sharded.shard-1-of-2.h5").string()) + " 2>&1");
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  const auto py = run_command(
+      "/usr/bin/python3 -c 'import sys, h5py, numpy as np\n"
+      "def group(p):\n f = h5py.File(p, \"r\"); return f[\"runs\"][sorted(f[\"runs\"])[-1]][\"analyses/compare\"]\n"
+      "a, b = group(sys.argv[1]), group(sys.argv[2])\n"
+      "names = [\"sensitivity\", \"spearman\", \"kendall\", \"spearman_mean\", \"kendall_mean\", \"rank\", "
+      "\"negligible_everywhere\", \"top_layer\", \"top_head\"]\n"
+      "print(max(float(np.abs(a[n][()] - b[n][()]).max()) for n in names), int(a[\"sensitivity\"].shape[1]), "
+      "int(b[\"sensitivity\"].shape[1]))' " +
+      shell_quote((dir_ / "out.h5").string()) + " " + shell_quote((dir_ / "merged.h5").string()) + " 2>&1");
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+  EXPECT_EQ(py.output, "0.0 2 2\n");
+}
+
 }  // namespace
