@@ -11,6 +11,7 @@
 #include "mechlens/error.hpp"
 #include "models/bert/bert_model.hpp"
 #include "models/llava_onevision/llava_model.hpp"
+#include "models/phi4mm/phi4mm_tokenizer.hpp"
 #include "models/qwen2/qwen2_tokenizer.hpp"
 #include "models/registry.hpp"
 
@@ -68,7 +69,7 @@ std::string adapter_for(const std::string& dir) {
   fail(dir, "no config.json, vocab.txt or tokenizer.json: not a checkpoint or tokenizer folder");
 }
 
-// Text prompts of the text-only adapters need only the tokenizer: no weights
+// Text prompts of the text-only adapters (and Phi-4-mm's) need only the tokenizer: no weights
 // are opened, so an 11 GB checkpoint tokenizes at once and a folder of
 // tokenizer files alone works. Null when the full adapter is needed (images,
 // chat templates of vision-language models).
@@ -85,6 +86,22 @@ std::function<EncodedInput(const std::string&, bool)> text_encoder(const std::st
   if (adapter == "qwen2") {
     auto tokenizer = std::make_shared<tokenize::BytePairEncoding>(models::qwen2::load_qwen2_tokenizer(dir));
     return [tokenizer](const std::string& text, bool) { return models::qwen2::encode_qwen2_text(*tokenizer, text); };
+  }
+  if (adapter == "phi4mm") {
+    // The adapter's own text encoding (phi4mm_tokenizer.hpp): the chat format
+    // and the audio refusal, from tokenizer.json alone.
+    auto tokenizer = std::make_shared<tokenize::BytePairEncoding>(models::phi4mm::load_phi4mm_tokenizer(dir));
+    const auto tokens = models::phi4mm::chat_tokens(*tokenizer);
+    return [tokenizer, tokens](const std::string& text, bool raw) {
+      if (raw) return models::phi4mm::encode_phi4mm_text(*tokenizer, text);
+      InputSpec spec;
+      spec.id = "tokenize";
+      spec.text = text;
+      models::phi4mm::refuse_audio(spec, tokens, *tokenizer);
+      EncodedInput out = models::phi4mm::encode_phi4mm_chat(*tokenizer, text);
+      out.spec = spec;
+      return out;
+    };
   }
   return nullptr;
 }

@@ -1,5 +1,5 @@
-// `mechlens tokenize` reads no weights for text (issue 9, item 13): a BERT or
-// Qwen2 checkpoint folder without its safetensors tokenizes as the adapter
+// `mechlens tokenize` reads no weights for text (issue 9, item 13): a BERT,
+// Qwen2 or Phi-4-mm checkpoint folder without its safetensors tokenizes as the adapter
 // does, and so does a folder holding only the tokenizer files.
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include "models/registry.hpp"
 #include "subprocess.hpp"
 #include "tiny_llava_onevision.hpp"
+#include "tiny_phi4mm.hpp"
 #include "tiny_qwen2.hpp"
 
 namespace {
@@ -85,6 +86,26 @@ TEST(TokenizeWithoutWeights, LlavaOnevisionFolderWithoutWeights) {
   ASSERT_GT(weights, 0u);
   EXPECT_EQ(tokenize_json(dir / "no-weights", text), expected_text);
   EXPECT_EQ(tokenize_json(dir / "no-weights", text, image), expected_image);
+}
+
+// Phi-4-mm text prompts: tokenizer.json alone (the 11 GB checkpoint is never
+// opened); the chat format and the audio refusal as the adapter does them.
+TEST(TokenizeWithoutWeights, Phi4mmFolderWithoutWeights) {
+  ScratchDir dir;
+  mechlens::tiny::write_tiny_phi4mm(dir / "tiny-phi4mm", mechlens::tiny::TinyPhi4mmOptions{});
+  const std::string text = "Describe the picture, please.";
+  const nlohmann::json expected = adapter_json("phi4mm", dir / "tiny-phi4mm", text);
+  ASSERT_GT(expected["ids"].size(), 3u);
+  fs::create_directories(dir / "no-weights");
+  for (const auto& entry : fs::directory_iterator(dir / "tiny-phi4mm"))
+    if (entry.path().extension() != ".safetensors" && entry.path().filename() != "model.safetensors.index.json" &&
+        entry.is_regular_file())
+      fs::copy_file(entry.path(), dir / "no-weights" / entry.path().filename());
+  EXPECT_EQ(tokenize_json(dir / "no-weights", text), expected);
+  const auto r = run_command(shell_quote(mechlens_binary()) + " tokenize " + shell_quote(dir / "no-weights") +
+                             " 'listen <|audio_1|>'");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("tokenize"), std::string::npos) << r.output;
 }
 
 TEST(TokenizeWithoutWeights, FolderWithoutTokenizerIsOneError) {
