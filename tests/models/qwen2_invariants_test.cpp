@@ -43,6 +43,28 @@ TEST(Qwen2Invariants, RightPaddingAndBatchingLeaveRealPositionsUnchanged) {
   EXPECT_GT(testing::max_abs_diff(logits_of(loaded.decoder, changed, at::ones({1, 11}, at::kBool))[0][10], batched[1][10]), 1e-4);
 }
 
+// A bad id is one error naming the id and the vocabulary, not libtorch's
+// out-of-bounds index (layers::checked_embedding, shared with Phi-4-mm).
+TEST(Qwen2Invariants, TokenIdOutsideTheVocabularyIsNamed) {
+  Scratch scratch;
+  tiny::write_tiny_qwen2(scratch.path("ckpt"), {});
+  const auto loaded = testing::load_qwen2_decoder(scratch.path("ckpt"));
+  const std::int64_t vocab = loaded.decoder.config().vocab_size;
+  for (const std::int64_t bad : {vocab, std::int64_t{-1}}) {
+    try {
+      loaded.decoder.embed_tokens(at::tensor(std::vector<std::int64_t>{1, bad}, at::kLong).view({1, 2}));
+      ADD_FAILURE() << "id " << bad << " accepted";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("qwen2"), std::string::npos) << what;
+      EXPECT_NE(what.find("token id " + std::to_string(bad) + " outside the vocabulary of " + std::to_string(vocab)),
+                std::string::npos)
+          << what;
+    }
+  }
+  EXPECT_EQ(loaded.decoder.embed_tokens(at::zeros({1, 3}, at::kLong)).size(2), loaded.decoder.config().hidden_size);
+}
+
 TEST(Qwen2Invariants, WriteHookMayBroadcastBatchOneToMany) {
   Scratch scratch;
   tiny::write_tiny_qwen2(scratch.path("ckpt"), {});

@@ -29,4 +29,11 @@ void append_block_hooks(std::vector<HookPoint>& out, const std::string& prefix, 
   out.push_back(residual_hook(prefix + "hook_resid_post", a));
 }
 
+std::vector<HookPoint> rotary_decoder_hooks(int n_layers) {
+  std::vector<HookPoint> points;
+  for (int l = 0; l < n_layers; ++l) append_block_hooks(points, "blocks." + std::to_string(l) + ".", /*rotary=*/true);
+  points.push_back(residual_hook("ln_final.hook_normalized"));
+  return points;
+}
+
 }  // namespace mechlens::layers

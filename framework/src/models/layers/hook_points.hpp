@@ -36,4 +36,8 @@ HookPoint residual_hook(const std::string& name, const HookAxes& axes = language
 void append_block_hooks(std::vector<HookPoint>& out, const std::string& prefix, bool rotary,
                         const HookAxes& axes = language_axes());
 
+// A rotary decoder stack (Qwen2, Phi-4-mini): blocks.0..n-1.* and
+// ln_final.hook_normalized.
+std::vector<HookPoint> rotary_decoder_hooks(int n_layers);
+
 }  // namespace mechlens::layers

@@ -5,6 +5,7 @@
 #include "mechlens/error.hpp"
 #include "models/layers/activations.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/embedding.hpp"
 #include "models/layers/hook_points.hpp"
 #include "models/layers/rotary_attention.hpp"
 #include "models/phi4mm/phi4mm_rope.hpp"
@@ -23,23 +24,10 @@ Geometry Phi4mmDecoder::geometry() const {
   return g;
 }
 
-std::vector<HookPoint> Phi4mmDecoder::hook_points() const {
-  std::vector<HookPoint> points;
-  for (int l = 0; l < config_.num_layers; ++l)
-    layers::append_block_hooks(points, "blocks." + std::to_string(l) + ".", /*rotary=*/true);
-  points.push_back(layers::residual_hook("ln_final.hook_normalized"));
-  return points;
-}
+std::vector<HookPoint> Phi4mmDecoder::hook_points() const { return layers::rotary_decoder_hooks(config_.num_layers); }
 
 at::Tensor Phi4mmDecoder::embed_tokens(const at::Tensor& ids) const {
-  const at::Tensor on_device = ids.to(weights_.embed_tokens.device(), at::kLong);
-  if (on_device.numel() > 0) {
-    const auto lo = on_device.min().item<std::int64_t>(), hi = on_device.max().item<std::int64_t>();
-    if (lo < 0 || hi >= config_.vocab_size)
-      fail("phi4mm", "token id " + std::to_string(lo < 0 ? lo : hi) + " outside the vocabulary of " +
-                         std::to_string(config_.vocab_size));
-  }
-  return at::embedding(weights_.embed_tokens, on_device);
+  return layers::checked_embedding(weights_.embed_tokens, ids, config_.vocab_size, "phi4mm");
 }
 
 at::Tensor Phi4mmDecoder::run_blocks(at::Tensor x, const at::Tensor& attention_mask, const LoraRows& lora, int first,

@@ -5,6 +5,7 @@
 #include "mechlens/error.hpp"
 #include "models/layers/attention.hpp"
 #include "models/layers/causal_pass.hpp"
+#include "models/layers/embedding.hpp"
 #include "models/layers/hook_points.hpp"
 
 namespace mechlens::models::qwen2 {
@@ -28,23 +29,10 @@ Geometry Qwen2Decoder::geometry() const {
   return g;
 }
 
-std::vector<HookPoint> Qwen2Decoder::hook_points() const {
-  std::vector<HookPoint> points;
-  for (int l = 0; l < config_.num_layers; ++l)
-    layers::append_block_hooks(points, "blocks." + std::to_string(l) + ".", /*rotary=*/true);
-  points.push_back(layers::residual_hook("ln_final.hook_normalized"));
-  return points;
-}
+std::vector<HookPoint> Qwen2Decoder::hook_points() const { return layers::rotary_decoder_hooks(config_.num_layers); }
 
 at::Tensor Qwen2Decoder::embed_tokens(const at::Tensor& ids) const {
-  const at::Tensor on_device = ids.to(weights_.embed_tokens.device(), at::kLong);
-  if (on_device.numel() > 0) {
-    const auto lo = on_device.min().item<std::int64_t>(), hi = on_device.max().item<std::int64_t>();
-    if (lo < 0 || hi >= config_.vocab_size)
-      fail("qwen2", "token id " + std::to_string(lo < 0 ? lo : hi) + " outside the vocabulary of " +
-                        std::to_string(config_.vocab_size));
-  }
-  return at::embedding(weights_.embed_tokens, on_device);
+  return layers::checked_embedding(weights_.embed_tokens, ids, config_.vocab_size, "qwen2");
 }
 
 at::Tensor Qwen2Decoder::run_blocks(at::Tensor x, const at::Tensor& attention_mask, int first, int last,
