@@ -25,6 +25,7 @@
 #include "head_metrics.hpp"
 #include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
+#include "mechlens/layer_selection.hpp"
 #include "mechlens/merge.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/report_page.hpp"
@@ -88,7 +89,7 @@ class AblationCompare : public Analysis {
     c.n_layers = g.n_layers;
     c.n_heads = g.n_heads;
     for (const auto& input : ctx.inputs) c.inputs.push_back(input.spec.id);
-    const std::vector<int> layers = chosen_layers(ctx, g);
+    const std::vector<int> layers = chosen_layers(ctx.params, g.n_layers, "ablation_compare.layers");
     const auto K = static_cast<std::int64_t>(c.kinds.size()), N = static_cast<std::int64_t>(c.inputs.size());
     const auto C = static_cast<std::int64_t>(c.cells());
 
@@ -185,21 +186,6 @@ class AblationCompare : public Analysis {
     write_overall(out, c, s);
     const auto movers = merged.number_attr("param.movers");
     findings(out, lines, c, s, movers ? static_cast<std::int64_t>(*movers) : 5);
-  }
-
- public:
-
- private:
-  static std::vector<int> chosen_layers(const RunContext& ctx, const Geometry& g) {
-    std::vector<int> layers;
-    for (std::int64_t l : ctx.params.get<std::vector<std::int64_t>>("layers")) {
-      if (l < 0 || l >= g.n_layers)
-        fail("ablation_compare.layers", "layer " + std::to_string(l) + " outside 0.." + std::to_string(g.n_layers - 1));
-      layers.push_back(static_cast<int>(l));
-    }
-    if (layers.empty())
-      for (int l = 0; l < g.n_layers; ++l) layers.push_back(l);
-    return layers;
   }
 
   static std::vector<double> restore(const RunContext& ctx, const std::string& name, std::int64_t size) {

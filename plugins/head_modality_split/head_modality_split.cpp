@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "mechlens/archive_view.hpp"
+#include "mechlens/layer_selection.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/report_page.hpp"
 #include "mechlens/positions.hpp"
@@ -62,7 +63,7 @@ class HeadModalitySplit : public Analysis {
     const Geometry g = ctx.model.geometry();
     const auto& query = ctx.params.get<std::vector<std::string>>("query");
     check_position_specs(query, "head_modality_split: query");
-    const std::vector<int> layers = chosen_layers(ctx, g);
+    const std::vector<int> layers = chosen_layers(ctx.params, g.n_layers, "head_modality_split: layers");
     const auto N = static_cast<std::int64_t>(ctx.inputs.size());
     const auto f64 = at::TensorOptions().dtype(at::kDouble);
     // NaN where a layer is not measured.
@@ -95,18 +96,6 @@ class HeadModalitySplit : public Analysis {
   }
 
  private:
-  static std::vector<int> chosen_layers(const RunContext& ctx, const Geometry& g) {
-    std::vector<int> layers;
-    for (std::int64_t l : ctx.params.get<std::vector<std::int64_t>>("layers")) {
-      if (l < 0 || l >= g.n_layers)
-        fail("head_modality_split: layers", "layer " + std::to_string(l) + " outside 0.." + std::to_string(g.n_layers - 1));
-      layers.push_back(static_cast<int>(l));
-    }
-    if (layers.empty())
-      for (int l = 0; l < g.n_layers; ++l) layers.push_back(l);
-    return layers;
-  }
-
   static void write(RunContext& ctx, const at::Tensor& mass, const at::Tensor& part,
                     const std::vector<std::int64_t>& n_query, const Geometry& g) {
     ResultGroup& out = ctx.results;

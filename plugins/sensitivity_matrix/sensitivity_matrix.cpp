@@ -16,6 +16,7 @@
 #include "head_metrics.hpp"
 #include "mechlens/archive_view.hpp"
 #include "mechlens/interventions.hpp"
+#include "mechlens/layer_selection.hpp"
 #include "mechlens/plugin.hpp"
 #include "mechlens/report_page.hpp"
 #include "mechlens/run_context.hpp"
@@ -56,7 +57,7 @@ class SensitivityMatrix : public Analysis {
     const Geometry g = ctx.model.geometry();
     const HeadAblation kind = parse_head_ablation(ctx.params.get<std::string>("ablation"));
     const auto& metrics = ctx.params.get<std::vector<std::string>>("metrics");
-    const std::vector<int> layers = chosen_layers(ctx, g);
+    const std::vector<int> layers = chosen_layers(ctx.params, g.n_layers, "sensitivity_matrix");
     const auto n_inputs = static_cast<std::int64_t>(ctx.inputs.size());
     const std::int64_t shape_per_input = g.n_layers * g.n_heads;
 
@@ -130,18 +131,6 @@ class SensitivityMatrix : public Analysis {
   }
 
  private:
-  static std::vector<int> chosen_layers(const RunContext& ctx, const Geometry& g) {
-    std::vector<int> layers;
-    for (std::int64_t l : ctx.params.get<std::vector<std::int64_t>>("layers")) {
-      if (l < 0 || l >= g.n_layers)
-        fail("sensitivity_matrix", "layer " + std::to_string(l) + " outside 0.." + std::to_string(g.n_layers - 1));
-      layers.push_back(static_cast<int>(l));
-    }
-    if (layers.empty())
-      for (int l = 0; l < g.n_layers; ++l) layers.push_back(l);
-    return layers;
-  }
-
   static std::vector<double> restore(const RunContext& ctx, const std::string& metric, std::int64_t size) {
     if (ctx.results.has(metric)) {
       std::vector<double> old = ctx.results.read_f64(metric);
