@@ -4,6 +4,14 @@
 
 namespace mechlens::models {
 
+bool hooks_inside_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks) {
+  if (!hooks || hooks->empty()) return false;
+  const std::string prefix = "blocks." + std::to_string(layer) + ".";
+  for (const HookPoint& p : points)
+    if (p.name.rfind(prefix, 0) == 0 && p.name != prefix + "hook_resid_pre" && hooks->wants(p.name)) return true;
+  return false;
+}
+
 at::Tensor forward_from_at(const Model& model, int layer, at::Tensor residual, const Batch& batch,
                            const HookSet* hooks, const at::Tensor& positions) {
   const auto* narrow = dynamic_cast<const FinalBlockAtPositions*>(&model);

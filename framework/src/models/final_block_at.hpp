@@ -7,6 +7,8 @@
 // results are the full forward's at those positions, up to GEMM rounding.
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 #include "mechlens/hooks.hpp"
 #include "mechlens/model.hpp"
 
@@ -23,6 +25,11 @@ class FinalBlockAtPositions {
   virtual at::Tensor run_blocks_at(at::Tensor residual, const Batch& batch, int first, const at::Tensor& positions,
                                    const HookSet* hooks) const = 0;
 };
+
+// Whether `hooks` want a point of block `layer` past its hook_resid_pre
+// (among the model's `points`): then run_blocks_at must run that block at
+// every position, so that the hook sees what it sees in the full forward.
+bool hooks_inside_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks);
 
 // Logits at `positions` from the residual entering `layer`: the adapter's
 // final-block-at-positions path when it has one and `positions` is [P],

@@ -20,6 +20,7 @@
 #include "checkpoint/checkpoint.hpp"
 #include "mechlens/error.hpp"
 #include "mechlens/model.hpp"
+#include "models/final_block_at.hpp"
 #include "models/llava_onevision/llava_config.hpp"
 #include "models/llava_onevision/llava_packing.hpp"
 #include "models/llava_onevision/llava_weights.hpp"
@@ -32,7 +33,7 @@ namespace mechlens::models::llava_onevision {
 
 class LlavaImageProcessor;
 
-class LlavaOnevisionModel final : public Model {
+class LlavaOnevisionModel final : public Model, public FinalBlockAtPositions {
  public:
   static std::unique_ptr<LlavaOnevisionModel> load(const LoadOptions& options);
   // config.json, the tokenizer and preprocessor_config.json alone, no weights
@@ -64,6 +65,12 @@ class LlavaOnevisionModel final : public Model {
                                 const PrefixReuse& reuse) const override {
     if (!ckpt_) fail("llava_onevision", "run_blocks_reusing: loaded for encoding only (no weights)");
     return decoder_.run_blocks(std::move(residual), batch.attention_mask, first, last, hooks, &reuse);
+  }
+  // The final block at the answer rows only (the decoder's run_blocks_at).
+  at::Tensor run_blocks_at(at::Tensor residual, const Batch& batch, int first, const at::Tensor& positions,
+                           const HookSet* hooks) const override {
+    require_weights("run_blocks_at");
+    return decoder_.run_blocks_at(std::move(residual), batch.attention_mask, first, positions, hooks);
   }
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {

@@ -5,8 +5,10 @@
 #include "mechlens/error.hpp"
 #include "models/layers/attention.hpp"
 #include "models/layers/causal_pass.hpp"
+#include "models/layers/causal_rows.hpp"
 #include "models/layers/embedding.hpp"
 #include "models/layers/hook_points.hpp"
+#include "models/final_block_at.hpp"
 
 namespace mechlens::models::qwen2 {
 
@@ -66,6 +68,44 @@ at::Tensor Qwen2Decoder::run_blocks(at::Tensor x, const at::Tensor& attention_ma
     x = scope("hook_resid_post", std::move(x));
   }
   return x;
+}
+
+at::Tensor Qwen2Decoder::run_blocks_at(at::Tensor x, const at::Tensor& attention_mask, int first,
+                                       const at::Tensor& positions, const HookSet* hooks) const {
+  const int last = config_.num_layers - 1;
+  if (first < 0 || first > last)
+    fail("qwen2", "run_blocks_at: first block " + std::to_string(first) + " outside [0, " +
+                      std::to_string(config_.num_layers) + ")");
+  if (hooks_inside_block(hook_points(), last, hooks))
+    return gather_positions(run_blocks(std::move(x), attention_mask, first, config_.num_layers, hooks), positions);
+
+  x = run_blocks(std::move(x), attention_mask, first, last, hooks);
+  const Qwen2LayerWeights& w = weights_.layers[last];
+  const HookScope scope(hooks, "blocks." + std::to_string(last) + ".");
+  x = scope("hook_resid_pre", std::move(x));
+  const auto heads = config_.num_heads, kv = config_.num_kv_heads, d_head = config_.head_dim;
+  const std::int64_t length = x.size(1);
+  const at::Tensor pos = positions.to(x.device(), at::kLong);
+  // The norm is per row: normalise every position once (keys and values
+  // need them all) and take the query rows from it.
+  const at::Tensor h = w.input_layernorm(x);
+  const at::Tensor h_rows = h.index_select(1, pos);  // [B, P, D]
+  const auto split = [](const at::Tensor& t, std::int64_t n, std::int64_t d) {
+    return t.view({t.size(0), t.size(1), n, d});
+  };
+  // Rotary: keys at every position, each query at its own position; mask
+  // rows: key <= that position, real keys only (what the full forward's
+  // row of that query holds).
+  const layers::RotaryTables rotary =
+      layers::rotary_tables(length, d_head, config_.rope_theta, x.scalar_type(), x.device());
+  const at::Tensor q = layers::apply_rotary(split(w.q_proj(h_rows), heads, d_head), layers::rotary_at(rotary, pos));
+  const at::Tensor k = layers::apply_rotary(split(w.k_proj(h), kv, d_head), rotary);
+  const at::Tensor v = split(w.v_proj(h), kv, d_head);
+  const at::Tensor mask = layers::causal_mask_at(attention_mask, pos, length, x.device());
+  const at::Tensor z = layers::attend(q, k, v, mask, scope.sub("attn."));
+  at::Tensor rows = x.index_select(1, pos);
+  rows = rows + w.o_proj(z.reshape({z.size(0), z.size(1), heads * d_head}));
+  return rows + w.mlp(w.post_attention_layernorm(rows));
 }
 
 at::Tensor Qwen2Decoder::unembed_unnormalized(const at::Tensor& residual) const { return weights_.lm_head(residual); }

@@ -58,6 +58,14 @@ class Qwen2Decoder {
   // [B, T - start, D] (layers::CausalPass, Model::run_blocks_reusing).
   at::Tensor run_blocks(at::Tensor x, const at::Tensor& attention_mask, int first, int last, const HookSet* hooks,
                         const PrefixReuse* reuse = nullptr) const;
+  // Blocks [first, n_layers) with the final block's queries, attention
+  // output, FFN and norms at `positions` only ([P] int64, any positions,
+  // the same for every row); its keys and values from every position →
+  // [B, P, D] (models::FinalBlockAtPositions, which both adapters forward
+  // to). When `hooks` want a point of the final block past hook_resid_pre,
+  // every position runs and the rows are gathered. No prefix reuse.
+  at::Tensor run_blocks_at(at::Tensor x, const at::Tensor& attention_mask, int first, const at::Tensor& positions,
+                           const HookSet* hooks) const;
   // Final norm (ln_final.hook_normalized) and LM head.
   // lm_head alone, no final norm (the logit lens' raw reading).
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const;

@@ -12,13 +12,14 @@
 
 #include "checkpoint/checkpoint.hpp"
 #include "mechlens/model.hpp"
+#include "models/final_block_at.hpp"
 #include "models/qwen2/qwen2_decoder.hpp"
 #include "models/registry.hpp"
 #include "tokenize/bpe.hpp"
 
 namespace mechlens::models::qwen2 {
 
-class Qwen2Model final : public Model {
+class Qwen2Model final : public Model, public FinalBlockAtPositions {
  public:
   static std::unique_ptr<Qwen2Model> load(const LoadOptions& options);
 
@@ -40,6 +41,11 @@ class Qwen2Model final : public Model {
   at::Tensor run_blocks_reusing(at::Tensor residual, const Batch& batch, int first, int last, const HookSet* hooks,
                                 const PrefixReuse& reuse) const override {
     return decoder_.run_blocks(std::move(residual), batch.attention_mask, first, last, hooks, &reuse);
+  }
+  // The final block at the answer rows only (the decoder's run_blocks_at).
+  at::Tensor run_blocks_at(at::Tensor residual, const Batch& batch, int first, const at::Tensor& positions,
+                           const HookSet* hooks) const override {
+    return decoder_.run_blocks_at(std::move(residual), batch.attention_mask, first, positions, hooks);
   }
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {
