@@ -4,7 +4,9 @@
 
 #include "mechlens/error.hpp"
 #include "models/layers/activations.hpp"
+#include "models/final_block_at.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/causal_rows.hpp"
 #include "models/layers/embedding.hpp"
 #include "models/layers/hook_points.hpp"
 #include "models/layers/rotary_attention.hpp"
@@ -68,6 +70,42 @@ at::Tensor Phi4mmDecoder::run_blocks(at::Tensor x, const at::Tensor& attention_m
 
 at::Tensor Phi4mmDecoder::unembed_unnormalized(const at::Tensor& residual) const {
   return at::linear(residual, weights_.lm_head);
+}
+
+at::Tensor Phi4mmDecoder::run_blocks_at(at::Tensor x, const at::Tensor& attention_mask, const LoraRows& lora, int first,
+                                        const at::Tensor& positions, const HookSet* hooks) const {
+  const int last = config_.num_layers - 1;
+  if (first < 0 || first > last)
+    fail("phi4mm", "run_blocks_at: first block " + std::to_string(first) + " outside [0, " +
+                       std::to_string(config_.num_layers) + ")");
+  if (models::hooks_inside_block(hook_points(), last, hooks))
+    return gather_positions(run_blocks(std::move(x), attention_mask, lora, first, config_.num_layers, hooks), positions);
+
+  x = run_blocks(std::move(x), attention_mask, lora, first, last, hooks);
+  const Phi4mmLayerWeights& w = weights_.layers[last];
+  const HookScope scope(hooks, "blocks." + std::to_string(last) + ".");
+  x = scope("hook_resid_pre", std::move(x));
+  const auto length = x.size(1);
+  const std::int64_t heads = config_.num_heads, kv = config_.num_kv_heads, dh = config_.head_dim;
+  const std::int64_t q_width = heads * dh, kv_width = kv * dh;
+  const at::Tensor pos = positions.to(x.device(), at::kLong);
+  const at::Tensor qkv = w.qkv_proj(w.input_layernorm(x), lora);
+  const auto heads_of = [&](const at::Tensor& t, std::int64_t offset, std::int64_t n) {
+    return t.narrow(-1, offset, n * dh).view({t.size(0), t.size(1), n, dh});
+  };
+  // LongRoPE's factors by the length of the whole forward, as run_blocks;
+  // each query rotated at its own position, its mask row key <= position.
+  const layers::RotaryTables rotary = rope_tables(config_, length, x.scalar_type(), x.device());
+  const at::Tensor q = layers::apply_rotary(heads_of(qkv.index_select(1, pos), 0, heads), layers::rotary_at(rotary, pos));
+  const at::Tensor k = layers::apply_rotary(heads_of(qkv, q_width, kv), rotary);
+  const at::Tensor mask = layers::causal_mask_at(attention_mask, pos, length, x.device());
+  const at::Tensor z = layers::attend(q, k, heads_of(qkv, q_width + kv_width, kv), mask, scope.sub("attn."));
+  at::Tensor rows = x.index_select(1, pos);
+  rows = rows + w.o_proj(z.reshape({z.size(0), z.size(1), q_width}), lora);
+  const at::Tensor gate_up = w.gate_up_proj(w.post_attention_layernorm(rows), lora);
+  const auto ff = gate_up.size(-1) / 2;
+  return rows + w.down_proj(
+                    layers::activate(config_.hidden_act, gate_up.narrow(-1, 0, ff)) * gate_up.narrow(-1, ff, ff), lora);
 }
 
 at::Tensor Phi4mmDecoder::unembed(const at::Tensor& residual, const HookSet* hooks) const {

@@ -44,6 +44,15 @@ class Phi4mmDecoder {
   // says which rows run with the vision LoRA.
   at::Tensor run_blocks(at::Tensor x, const at::Tensor& attention_mask, const LoraRows& lora, int first, int last,
                         const HookSet* hooks) const;
+  // Blocks [first, n_layers) with the final block's queries, attention
+  // output, FFN and norms at `positions` only ([P] int64, the same for every
+  // row), its keys and values from every position → [B, P, D]
+  // (models::FinalBlockAtPositions). The fused qkv_proj runs at every
+  // position (k and v need them; q is taken at the rows). When `hooks` want
+  // a point of the final block past hook_resid_pre, every position runs and
+  // the rows are gathered.
+  at::Tensor run_blocks_at(at::Tensor x, const at::Tensor& attention_mask, const LoraRows& lora, int first,
+                           const at::Tensor& positions, const HookSet* hooks) const;
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const;
 

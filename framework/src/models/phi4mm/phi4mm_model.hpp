@@ -23,6 +23,7 @@
 
 #include "checkpoint/checkpoint.hpp"
 #include "mechlens/model.hpp"
+#include "models/final_block_at.hpp"
 #include "models/phi4mm/phi4mm_decoder.hpp"
 #include "models/phi4mm/phi4mm_image_encoder.hpp"
 #include "models/phi4mm/phi4mm_lora.hpp"
@@ -32,7 +33,7 @@
 
 namespace mechlens::models::phi4mm {
 
-class Phi4mmModel final : public Model {
+class Phi4mmModel final : public Model, public FinalBlockAtPositions {
  public:
   // The vision LoRA runs as options.lora says (the recipe's model.lora).
   static std::unique_ptr<Phi4mmModel> load(const LoadOptions& options);
@@ -49,6 +50,11 @@ class Phi4mmModel final : public Model {
   at::Tensor embed(const Batch& batch, const HookSet* hooks) const override;
   at::Tensor run_blocks(at::Tensor residual, const Batch& batch, int first, int last,
                         const HookSet* hooks) const override;
+  // The final block at the answer rows only (the decoder's run_blocks_at).
+  at::Tensor run_blocks_at(at::Tensor residual, const Batch& batch, int first, const at::Tensor& positions,
+                           const HookSet* hooks) const override {
+    return decoder_.run_blocks_at(std::move(residual), batch.attention_mask, lora_rows(batch), first, positions, hooks);
+  }
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const override;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const override {
     return decoder_.unembed_unnormalized(residual);
