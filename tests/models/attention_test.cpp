@@ -69,6 +69,53 @@ TEST(Attention, BatchOneQueriesBroadcastAgainstBatchedValues) {
   }
 }
 
+// The per-head products (layers/head_products.hpp) read q, k, v where the
+// projections left them, here slices of one fused [B, T, (H + 2 KV) dh]
+// output, and write z in place: they must equal the transposing, repeat_kv
+// path autograd takes, with padding, grouped heads and a causal mask.
+TEST(Attention, PerHeadProductsOnStridedViewsEqualTheAutogradPath) {
+  at::manual_seed(4);
+  const std::int64_t B = 3, T = 7, H = 6, KV = 2, dh = 5;
+  const at::Tensor fused = at::randn({B, T, (H + 2 * KV) * dh});
+  const at::Tensor q = fused.narrow(2, 0, H * dh).view({B, T, H, dh});
+  const at::Tensor k = fused.narrow(2, H * dh, KV * dh).view({B, T, KV, dh});
+  const at::Tensor v = fused.narrow(2, (H + KV) * dh, KV * dh).view({B, T, KV, dh});
+  ASSERT_FALSE(q.is_contiguous());
+  at::Tensor keep = at::ones({B, T}, at::kBool);
+  keep[2].narrow(0, 5, 2).fill_(false);
+  const at::Tensor mask = layers::make_attention_mask(keep, T, T, true, q.device());
+  const at::Tensor fast = layers::attend(q, k, v, mask, HookScope(nullptr, ""), 0.3);
+  EXPECT_TRUE(fast.is_contiguous());
+  const at::Tensor q_grad = q.detach().clone().requires_grad_(true);  // autograd: the fallback path
+  const at::Tensor slow = layers::attend(q_grad, k, v, mask, HookScope(nullptr, ""), 0.3);
+  EXPECT_EQ(fast.sizes(), slow.sizes());
+  EXPECT_LT((fast - slow.detach()).abs().max().item<float>(), 1e-6);
+  // And by hand for one grouped head of the padded row: query 4 reads keys 0..4 of KV head 1.
+  const std::int64_t b = 2, h = 4, t = 4;
+  const at::Tensor s = at::matmul(q[b][t][h], k[b].narrow(0, 0, t + 1).select(1, h / 3).t()) * 0.3;
+  const at::Tensor z = at::matmul(at::softmax(s, -1), v[b].narrow(0, 0, t + 1).select(1, h / 3));
+  EXPECT_LT((fast[b][t][h] - z).abs().max().item<float>(), 1e-6);
+}
+
+// A score hook that rewrites masked entries (lowest * 0 = 0) must not let a
+// blocked key through: blocked keys keep exactly zero weight. And a padding
+// mask with nothing padded is no mask at all.
+TEST(Attention, BlockedKeysStayBlockedWhenAHookRewritesTheScores) {
+  at::manual_seed(5);
+  const auto q = at::randn({1, 4, 2, 3}), k = at::randn({1, 4, 2, 3}), v = at::randn({1, 4, 2, 3});
+  const at::Tensor causal = layers::make_attention_mask({}, 4, 4, true, q.device());
+  HookSet hooks;
+  hooks.add_write("x.hook_attn_scores", [](const std::string&, const at::Tensor& s) { return s * 0.0; });
+  hooks.cache("x.hook_pattern");
+  layers::attention(q, k, v, causal, HookScope(&hooks, "x."));
+  const at::Tensor pattern = hooks.cached().at("x.hook_pattern")[0];  // [H, T, T]
+  EXPECT_EQ(pattern.triu(1).abs().max().item<float>(), 0.0f);
+  // Every score 0: softmax gives each of the 4 keys 1/4, the blocked ones are then zeroed.
+  EXPECT_NEAR(pattern[0][1][0].item<float>(), 0.25f, 1e-6);
+  EXPECT_FALSE(layers::make_attention_mask(at::ones({2, 4}, at::kBool), 4, 4, false, q.device()).defined());
+  EXPECT_TRUE(layers::make_attention_mask(at::ones({2, 4}, at::kBool), 4, 4, true, q.device()).defined());
+}
+
 TEST(Norms, RmsNormInFloat32ThenCastBack) {
   at::manual_seed(3);
   const at::Tensor x = at::randn({2, 8}).to(at::kBFloat16);

@@ -14,11 +14,16 @@ using Clock = std::chrono::steady_clock;
 struct Frame : at::ObserverContext {
   Clock::time_point start;
   double children = 0.0;
+  bool in_attention = false;  // inside layers' per-head attention products
 };
+
+// The per-head q k^T and pattern v products (layers/head_products.cpp): the
+// addmm/mm calls inside count as attention, not as linear layers.
+const char* const kHeadProducts = "mechlens::head_products";
 
 // Time by op: this thread's ops only (work the op hands to other threads is
 // inside its own time). FLOPs: every thread's (attention's many small
-// products run on every thread, layers::batched_matmul).
+// products run on every thread, layers::head_scores and head_mix).
 thread_local std::vector<Frame*> stack;
 thread_local OpProfile* sink = nullptr;
 std::atomic<bool> counting{false};
@@ -40,6 +45,7 @@ double gemm_flops_of(const at::RecordFunction& fn) {
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   auto frame = std::make_unique<Frame>();
   if (counting.load(std::memory_order_relaxed)) flops += static_cast<std::int64_t>(gemm_flops_of(fn));
+  frame->in_attention = fn.name() == std::string(kHeadProducts) || (!stack.empty() && stack.back()->in_attention);
   stack.push_back(frame.get());
   frame->start = Clock::now();
   return frame;
@@ -51,9 +57,10 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   if (!stack.empty() && stack.back() == frame) stack.pop_back();
   if (!stack.empty()) stack.back()->children += total;
   if (!sink) return;
-  OpStats& s = sink->ops[fn.name()];
+  const bool nested_product = frame->in_attention && fn.name() != std::string(kHeadProducts);
+  OpStats& s = sink->ops[nested_product ? kHeadProducts : fn.name()];
   s.self_seconds += total - frame->children;
-  ++s.calls;
+  if (!nested_product) ++s.calls;
 }
 
 }  // namespace
@@ -87,7 +94,7 @@ std::string category_of(const std::string& op) {
     return false;
   };
   if (is({"aten::addmm", "aten::mm"})) return "linear GEMMs (q/k/v/o, FFN, heads)";
-  if (is({"aten::bmm", "aten::baddbmm", "aten::_softmax", "aten::masked_fill", "aten::masked_fill_",
+  if (is({kHeadProducts, "aten::bmm", "aten::baddbmm", "aten::_softmax", "aten::masked_fill", "aten::masked_fill_",
           "aten::logical_not"}))
     return "attention (QK^T, softmax, mask, PV)";
   if (is({"aten::native_layer_norm", "aten::pow", "aten::mean", "aten::rsqrt"})) return "norms";

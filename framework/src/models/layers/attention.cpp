@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "mechlens/error.hpp"
-#include "models/layers/batched_matmul.hpp"
+#include "models/layers/head_products.hpp"
 
 namespace mechlens::layers {
 
@@ -18,6 +18,8 @@ at::Tensor make_attention_mask(const at::Tensor& attention_mask, std::int64_t tq
       fail("attention", "padding mask has " + std::to_string(attention_mask.size(-1)) + " keys, expected " +
                             std::to_string(tk));
     mask = attention_mask.to(device, at::kBool).view({attention_mask.size(0), 1, 1, tk});
+    // No padding: no mask to apply (saves two passes over the scores).
+    if (mask.device().is_cpu() && mask.all().item<bool>()) mask = at::Tensor();
   }
   if (causal) {
     // Queries are the last tq of the tk positions (tq < tk when resuming with a cache).
@@ -39,12 +41,6 @@ double lowest_value(at::ScalarType dtype) {
   }
 }
 
-at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups) {
-  if (groups == 1) return x;
-  const auto b = x.size(0), kv = x.size(1), t = x.size(2), d = x.size(3);
-  return x.unsqueeze(2).expand({b, kv, groups, t, d}).reshape({b, kv * groups, t, d});
-}
-
 at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask,
                      const HookScope& hooks, double scale) {
   q = hooks("hook_q", std::move(q));
@@ -60,10 +56,8 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
     fail("attention", std::to_string(n_heads) + " query heads cannot share " + std::to_string(n_kv) + " KV heads");
   if (scale <= 0.0) scale = 1.0 / std::sqrt(static_cast<double>(d_head));
 
-  const at::Tensor kh = repeat_kv(k.transpose(1, 2), n_heads / n_kv);  // [B, H, Tk, dh]
-  const at::Tensor vh = repeat_kv(v.transpose(1, 2), n_heads / n_kv);
   // HF eager attention: matmul(q, k^T) * scaling, then the mask.
-  at::Tensor scores = batched_matmul(q.transpose(1, 2), kh.transpose(-1, -2)).mul_(scale);  // [B, H, Tq, Tk]
+  at::Tensor scores = head_scores(q, k, scale);  // [B, H, Tq, Tk]
   // Before any mask: the whole raw row, future keys included (AtMan shifts
   // each row by this row's minimum before it scales a key's column).
   scores = hooks("hook_attn_scores_unmasked", std::move(scores));
@@ -81,9 +75,13 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
     allowed = hooks("hook_attn_mask", allowed);
   }
   const bool boolean_mask = allowed.defined() && allowed.scalar_type() == at::kBool;
+  const at::Tensor blocked = boolean_mask ? allowed.logical_not() : at::Tensor();
   if (boolean_mask) {
     // Blocked keys get the dtype's lowest value, as HF's (1 - mask) * finfo.min does.
-    scores = scores.masked_fill(allowed.logical_not(), lowest_value(scores.scalar_type()));
+    // In place unless a hook holds the unmasked scores or autograd records them.
+    const bool in_place = !hooks.wants("hook_attn_scores_unmasked") && !scores.requires_grad();
+    const double lowest = lowest_value(scores.scalar_type());
+    scores = in_place ? scores.masked_fill_(blocked, lowest) : scores.masked_fill(blocked, lowest);
   } else if (allowed.defined()) {
     scores = scores + allowed.to(scores.scalar_type());
   }
@@ -94,11 +92,16 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   at::Tensor pattern = (dtype == at::kFloat || dtype == at::kDouble)
                            ? at::softmax(scores, -1)
                            : at::softmax(scores, -1, at::kFloat).to(dtype);
-  // Exactly zero on blocked keys; also turns fully blocked rows into zeros.
-  if (boolean_mask) pattern = pattern.masked_fill(allowed.logical_not(), 0);
+  // Blocked keys already have exactly zero weight (exp(lowest - max) is 0)
+  // unless the whole row is blocked (softmax spreads such a row evenly; it
+  // must be all zeros) or a hook rewrote the masked scores. Checked on the
+  // CPU, where it costs no device sync.
+  const bool zero_blocked = boolean_mask && (hooks.wants("hook_attn_scores") || !scores.device().is_cpu() ||
+                                             !allowed.any(-1).all().item<bool>());
+  if (zero_blocked) pattern = pattern.masked_fill(blocked, 0);
   pattern = hooks("hook_pattern", std::move(pattern));
 
-  at::Tensor z = batched_matmul(pattern, vh).transpose(1, 2);  // [B, Tq, H, dh]
+  at::Tensor z = head_mix(pattern, v);  // [B, Tq, H, dh]
   return hooks("hook_z", std::move(z));
 }
 

@@ -21,7 +21,8 @@ namespace mechlens::layers {
 // Boolean mask broadcastable to [B, H, Tq, Tk], true = the query may attend
 // to the key. `attention_mask` is the batch's [B, Tk] padding mask (true =
 // real token; undefined = no padding); `causal` adds key <= query, with the
-// queries being the last `tq` positions of the keys.
+// queries being the last `tq` positions of the keys. Undefined when nothing
+// is blocked (no causal mask and no padding).
 at::Tensor make_attention_mask(const at::Tensor& attention_mask, std::int64_t tq, std::int64_t tk,
                                bool causal, const at::Device& device);
 
@@ -35,7 +36,8 @@ double lowest_value(at::ScalarType dtype);
 // undefined). Scores are scaled by `scale` (1/sqrt(dh) when <= 0). Softmax
 // runs in float32 for low-precision inputs (as Qwen2's eager attention) and
 // blocked keys get exactly 0 probability, fully blocked rows all 0.
-// Returns z [B, Tq, H, dh] (after hook_z).
+// Returns z [B, Tq, H, dh] (after hook_z), contiguous on the fast path
+// (layers/head_products.hpp: no copies of q, k, v or z, no repeat_kv).
 at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask,
                      const HookScope& hooks, double scale = 0.0);
 
@@ -44,8 +46,5 @@ at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor&
 // hooks) → z [B, Tq, H, dh], firing hook_attn_scores, hook_pattern, hook_z.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                   const HookScope& hooks, double scale = 0.0);
-
-// [B, KV, T, dh] → [B, KV * groups, T, dh] (transformers' repeat_kv).
-at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups);
 
 }  // namespace mechlens::layers

@@ -1,19 +1,34 @@
 #pragma once
-// Batched products of many small matrices (attention's q k^T and pattern v).
+// Attention's two per-head products, q k^T and pattern v, read straight from
+// the projections' layout.
 //
-// libtorch 1.13's CPU bmm calls BLAS once per matrix, and each call spreads a
-// 128 x 64 x 128 product over every thread: the threads' synchronisation
-// costs more than the product (issue 14: QK^T and PV took a fifth of a
-// BERT-base sensitivity sweep for 3% of its FLOPs). Here the matrices are
-// shared out between the threads, each running its share single-threaded
-// (OpenBLAS runs single-threaded inside a parallel region). Same kernel, same
-// products; falls back to at::matmul where autograd must see the op, off the
-// CPU, or when the batch shapes differ (broadcasting).
+// q [B, Tq, H, dh] and k, v [B, Tk, KV, dh] are views of linear outputs:
+// head h of row b is a [T, dh] matrix whose rows are H*dh (or KV*dh) apart,
+// which BLAS takes as is (leading dimension). So no transpose copy of q, k or
+// v, no repeat_kv copy for grouped-query attention (query head h reads KV
+// head h / (H / KV)), and z is written in place as [B, Tq, H, dh], ready for
+// the output projection without a copy either (issue 14).
+//
+// The B*H products are shared out between the threads, each running its
+// share single-threaded (OpenBLAS runs single-threaded inside a parallel
+// region): libtorch 1.13's CPU bmm spreads every 128 x 64 x 128 product over
+// all threads, and their synchronisation costs more than the product.
+//
+// Falls back to at::matmul (transposes, repeat_kv, bmm) where autograd must
+// see the op, off the CPU, for dtypes other than float, double and bfloat16,
+// and when q, k and v have different batch sizes (a write hook may broadcast
+// one of them). Both paths compute the same products with the same kernel.
 #include <ATen/core/Tensor.h>
 
 namespace mechlens::layers {
 
-// a [..., n, k] x b [..., k, m] → [..., n, m], equal leading dimensions.
-at::Tensor batched_matmul(const at::Tensor& a, const at::Tensor& b);
+// scale * q k^T per head → scores [B, H, Tq, Tk].
+at::Tensor head_scores(const at::Tensor& q, const at::Tensor& k, double scale);
+
+// pattern [B, H, Tq, Tk] times v [B, Tk, KV, dh] per head → z [B, Tq, H, dh].
+at::Tensor head_mix(const at::Tensor& pattern, const at::Tensor& v);
+
+// [B, KV, T, dh] → [B, KV * groups, T, dh] (transformers' repeat_kv).
+at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups);
 
 }  // namespace mechlens::layers
