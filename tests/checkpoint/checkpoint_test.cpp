@@ -7,6 +7,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 
 #include "checkpoint/mapped_file.hpp"
 #include "checkpoint/name_match.hpp"
@@ -122,6 +125,36 @@ TEST_F(CheckpointTest, SameDTypeAliasesTheMapping) {
   // A conversion copies: the result lies outside the mapping.
   at::Tensor converted = ckpt.load("b16", {4}, kF32);
   EXPECT_NE(converted.data_ptr(), static_cast<const void*>(ckpt.view("b16").data));
+}
+
+// Resident pages of this process (/proc/self/statm, second field) in bytes.
+double resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  double size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+// An adapter that copies an aliased tensor (BERT's stacked q/k/v) gives its
+// pages back: they leave the resident set, and the alias still reads the
+// same values (refilled from the file). A copy is left alone.
+TEST_F(CheckpointTest, ReleasedPagesLeaveTheResidentSetAndReadBackUnchanged) {
+  config();
+  const std::int64_t n = 4 << 20;  // 16 MiB of float32
+  std::vector<float> values(n);
+  for (std::int64_t i = 0; i < n; ++i) values[i] = static_cast<float>(i % 1000) * 0.5f;
+  write_safetensors(dir.file("model.safetensors"), {f32("big", {n}, values), f32("small", {2}, {1, 2})});
+  auto ckpt = Checkpoint::open(dir.str());
+  const at::Tensor big = ckpt.load("big", {n}, kF32);
+  const double expected_sum = big.sum(at::kDouble).item<double>();  // every page touched
+  const double before = resident_bytes();
+  ckpt.release_pages(big);
+  EXPECT_GT(before - resident_bytes(), 12.0 * (1 << 20));
+  EXPECT_EQ(big.sum(at::kDouble).item<double>(), expected_sum);
+  EXPECT_EQ(big[n - 1].item<float>(), values[n - 1]);
+  const at::Tensor copy = ckpt.load("small", {2}, at::TensorOptions().dtype(at::kDouble));
+  ckpt.release_pages(copy);
+  EXPECT_EQ(copy[1].item<double>(), 2.0);
 }
 
 TEST_F(CheckpointTest, AliasedTensorOutlivesTheCheckpoint) {

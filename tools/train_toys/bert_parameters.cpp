@@ -8,6 +8,8 @@ namespace mechlens::toys {
 
 namespace {
 
+const char* const kStackedQkv = "attention.self.qkv";
+
 void add_linear(std::vector<std::pair<std::string, at::Tensor*>>& out, const std::string& name, layers::Linear& lin) {
   out.emplace_back(name + ".weight", &lin.weight);
   out.emplace_back(name + ".bias", &lin.bias);
@@ -30,9 +32,7 @@ std::vector<std::pair<std::string, at::Tensor*>> named_parameters(models::bert::
   for (std::size_t l = 0; l < w.layers.size(); ++l) {
     auto& L = w.layers[l];
     const std::string b = p + "encoder.layer." + std::to_string(l) + ".";
-    add_linear(out, b + "attention.self.query", L.query);
-    add_linear(out, b + "attention.self.key", L.key);
-    add_linear(out, b + "attention.self.value", L.value);
+    add_linear(out, b + kStackedQkv, L.qkv);  // query, key, value stacked (split by checkpoint_tensors)
     add_linear(out, b + "attention.output.dense", L.attn_out);
     add_norm(out, b + "attention.output.LayerNorm", L.attn_ln);
     add_linear(out, b + "intermediate.dense", L.intermediate);
@@ -47,6 +47,23 @@ std::vector<std::pair<std::string, at::Tensor*>> named_parameters(models::bert::
   }
   for (const auto& [name, t] : out)
     if (!t->defined()) fail("bert parameters", "tensor '" + name + "' is not loaded");
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> checkpoint_tensors(models::bert::BertWeights& w) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (auto& [name, t] : named_parameters(w)) {
+    const auto stacked = name.find(kStackedQkv);
+    if (stacked == std::string::npos) {
+      out.emplace_back(name, t->detach().contiguous());
+      continue;
+    }
+    // ".../attention.self.qkv.weight" → query, key, value rows.
+    const std::string before = name.substr(0, stacked), after = name.substr(stacked + std::string(kStackedQkv).size());
+    const auto d = t->size(0) / 3;
+    const char* parts[] = {"attention.self.query", "attention.self.key", "attention.self.value"};
+    for (int i = 0; i < 3; ++i) out.emplace_back(before + parts[i] + after, t->detach().narrow(0, i * d, d).contiguous());
+  }
   return out;
 }
 

@@ -251,7 +251,7 @@ void train_grammar_bert(const std::string& directory, const GrammarBertOptions& 
 
   // Weights back into the checkpoint, in the same layout.
   tiny::TensorWriter out(o.seed, "float32");
-  for (auto& [name, t] : named_parameters(weights)) out.put(name, t->detach().contiguous());
+  for (auto& [name, t] : checkpoint_tensors(weights)) out.put(name, t);
   model.reset();  // let go of the mapping of the random checkpoint before replacing it
   out.write(directory);
 

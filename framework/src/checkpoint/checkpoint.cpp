@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "checkpoint/mapped_file.hpp"
 #include "checkpoint/name_match.hpp"
 #include "checkpoint/sha256.hpp"
 #include "mechlens/error.hpp"
@@ -115,6 +116,12 @@ at::Tensor Checkpoint::load(const std::string& name, const std::vector<std::int6
     tensor = tensor.to(options.device(), target, /*non_blocking=*/false, /*copy=*/true);
   used_.insert(name);
   return tensor;
+}
+
+void Checkpoint::release_pages(const at::Tensor& alias) const {
+  if (!alias.defined() || !alias.device().is_cpu()) return;
+  const std::size_t bytes = static_cast<std::size_t>(alias.numel()) * alias.element_size();
+  for (const auto& file : files_) file.mapping()->release(alias.data_ptr(), bytes);
 }
 
 std::optional<std::string> Checkpoint::first_present(const std::vector<std::string>& names) const {

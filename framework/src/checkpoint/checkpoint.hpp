@@ -48,6 +48,10 @@ class Checkpoint {
   // tensor, file, both shapes. Marks the name as used.
   at::Tensor load(const std::string& name, const std::vector<std::int64_t>& expected_shape,
                   const at::TensorOptions& options) const;
+  // For a tensor `load` returned aliasing a mapping, after the adapter copied
+  // it elsewhere (e.g. stacked q/k/v): its pages leave this process's
+  // resident set. Nothing happens for a tensor that is not an alias.
+  void release_pages(const at::Tensor& alias) const;
   // First of `names` that exists (spelling variants: gamma/weight, prefixes).
   std::optional<std::string> first_present(const std::vector<std::string>& names) const;
 

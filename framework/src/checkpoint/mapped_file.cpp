@@ -53,4 +53,13 @@ bool MappedFile::contains(const void* p, std::size_t n) const {
          n <= size_ - static_cast<std::size_t>(b - data_);
 }
 
+void MappedFile::release(const void* p, std::size_t n) const {
+  if (!contains(p, n)) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + n) / page * page;
+  // Advice only: a private read-only file mapping refills from the file.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 }  // namespace mechlens::checkpoint

@@ -18,6 +18,10 @@ class MappedFile {
   std::size_t size() const { return size_; }
   // Whether [p, p + n) lies inside the mapping (tests check zero-copy aliasing).
   bool contains(const void* p, std::size_t n = 0) const;
+  // Lets the kernel drop this process's pages wholly inside [p, p + n) (a
+  // tensor the loader copied elsewhere): they leave the resident set, and
+  // reading them again maps them back from the file, unchanged.
+  void release(const void* p, std::size_t n) const;
 
  private:
   std::string path_;

@@ -43,6 +43,10 @@ at::Tensor BertModel::embed(const Batch& batch, const HookSet* hooks) const {
   return HookScope(hooks, "")("hook_embed", std::move(x));
 }
 
+at::Tensor BertModel::head_view(const at::Tensor& t) const {
+  return t.view({t.size(0), t.size(1), config_.num_heads, config_.head_dim()});
+}
+
 at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, int last,
                                  const HookSet* hooks) const {
   if (first < 0 || last > config_.num_layers || first > last)
@@ -53,9 +57,11 @@ at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, in
     const BertLayerWeights& w = weights_.layers[l];
     const HookScope scope(hooks, "blocks." + std::to_string(l) + ".");
     x = scope("hook_resid_pre", std::move(x));
-    // Sizes come from the tensor at hand: a write hook may have changed the batch.
-    const auto split = [&](const at::Tensor& t) { return t.view({t.size(0), t.size(1), heads, d_head}); };
-    at::Tensor z = layers::attention(split(w.query(x)), split(w.key(x)), split(w.value(x)), mask, scope.sub("attn."));
+    // q, k, v from one GEMM, each a view of its columns; sizes come from the
+    // tensor at hand (a write hook may have changed the batch).
+    const at::Tensor qkv = w.qkv(x);
+    const auto part = [&](int i) { return head_view(qkv.narrow(-1, i * heads * d_head, heads * d_head)); };
+    at::Tensor z = layers::attention(part(0), part(1), part(2), mask, scope.sub("attn."));
     at::Tensor attn_out = w.attn_out(z.reshape({z.size(0), z.size(1), heads * d_head}));
     attn_out = scope("hook_attn_out", std::move(attn_out));
     x = w.attn_ln(x + attn_out);
@@ -83,11 +89,12 @@ at::Tensor BertModel::run_blocks_at(at::Tensor x, const Batch& batch, int first,
   x = scope("hook_resid_pre", std::move(x));
   // Keys and values from every position; everything else at the rows asked for.
   const at::Tensor rows = x.index_select(1, positions.to(x.device(), at::kLong));  // [B, P, D]
-  const auto heads = config_.num_heads, d_head = config_.head_dim();
-  const auto split = [&](const at::Tensor& t) { return t.view({t.size(0), t.size(1), heads, d_head}); };
+  const auto heads = config_.num_heads, d_head = config_.head_dim(), D = heads * d_head;
+  const at::Tensor kv = w.qkv.rows(D, 2 * D)(x);  // keys and values: one GEMM
   const at::Tensor mask =
       layers::make_attention_mask(batch.attention_mask, rows.size(1), x.size(1), false, x.device());
-  at::Tensor z = layers::attention(split(w.query(rows)), split(w.key(x)), split(w.value(x)), mask, scope.sub("attn."));
+  at::Tensor z = layers::attention(head_view(w.qkv.rows(0, D)(rows)), head_view(kv.narrow(-1, 0, D)),
+                                   head_view(kv.narrow(-1, D, D)), mask, scope.sub("attn."));
   at::Tensor h = w.attn_ln(rows + w.attn_out(z.reshape({z.size(0), z.size(1), heads * d_head})));
   return w.output_ln(h + w.output(layers::activate(config_.hidden_act, w.intermediate(h))));
 }

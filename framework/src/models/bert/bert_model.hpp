@@ -70,6 +70,8 @@ class BertModel final : public Model, public FinalBlockAtPositions {
  private:
   BertModel() = default;
   EncodedInput finish(tokenize::Encoding encoding, bool with_specials) const;
+  // [B, T, H * dh] → [B, T, H, dh] (a view: columns of the stacked q/k/v output).
+  at::Tensor head_view(const at::Tensor& t) const;
 
   std::shared_ptr<checkpoint::Checkpoint> ckpt_;  // owns the mappings the weights alias
   BertConfig config_;

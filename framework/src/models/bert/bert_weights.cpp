@@ -98,9 +98,9 @@ BertWeights load_bert_weights(const checkpoint::Checkpoint& ckpt, const BertConf
   w.embeddings_ln = layer_norm(p + kEmbeddingsLn);
   for (int i = 0; i < config.num_layers; ++i) {
     BertLayerWeights layer;
-    layer.query = linear(p + kQuery, i);
-    layer.key = linear(p + kKey, i);
-    layer.value = linear(p + kValue, i);
+    const layers::Linear query = linear(p + kQuery, i), key = linear(p + kKey, i), value = linear(p + kValue, i);
+    layer.qkv = layers::stack({&query, &key, &value});
+    for (const auto* part : {&query, &key, &value}) ckpt.release_pages(part->weight);  // the stacked copy replaces them
     layer.attn_out = linear(p + kAttnOut, i);
     layer.attn_ln = layer_norm(p + kAttnLn, i);
     layer.intermediate = linear(p + kIntermediate, i);

@@ -16,7 +16,10 @@
 namespace mechlens::models::bert {
 
 struct BertLayerWeights {
-  layers::Linear query, key, value, attn_out;
+  // query, key and value stacked (rows [0, D) query, [D, 2D) key, [2D, 3D)
+  // value): one GEMM for the three projections.
+  layers::Linear qkv;
+  layers::Linear attn_out;
   layers::LayerNorm attn_ln;
   layers::Linear intermediate, output;
   layers::LayerNorm output_ln;
