@@ -16,7 +16,10 @@
 //     saved activations.
 //
 //   build/bin/bench_sensitivity [--model bert|qwen2] [--tokens N] [--threads N] [--dtype float32|bfloat16]
-//       [--layers FIRST:LAST] [--dir DIR] [--peer PATH|none] [--memory] [--naive]
+//       [--layers FIRST:LAST] [--dir DIR] [--peer PATH|none] [--rounds N] [--memory] [--naive]
+// The machine's speed drifts by 10% and more within a minute (a shared VM):
+// the timed mechlens sweep and the peer alternate --rounds times (default 3)
+// and the ratio is the median of the rounds' ratios.
 // BERT-base shape at 128 tokens and a Qwen2-0.5B shape at 256 tokens by default.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -62,6 +65,7 @@ struct Options {
   int first = 0, last = -1;  // layers swept, half-open; -1 = all
   std::string peer = (std::filesystem::path(__FILE__).parent_path().parent_path() / "sensitivity_peer.py").string();
   bool memory = false, naive = false;
+  int rounds = 3;     // timed mechlens sweeps alternating with peer processes
   std::string phase;  // child process: "load", "forward", "sweep", "forward_saved", "attribution"
 };
 
@@ -201,6 +205,41 @@ std::string run_and_read(const std::string& command) {
   return out;
 }
 
+// One run of the peer process: same checkpoint, same ids, same layers.
+struct PeerRun {
+  double seconds = -1, gemm_flops = -1, matmul_gflops = -1;
+  std::int64_t top_token = -1;
+  std::vector<double> p_top;
+};
+
+PeerRun run_peer(const Options& o, const std::vector<std::int64_t>& ids, std::int64_t answer, bool count_flops) {
+  const std::string ids_file = o.dir + "/bench_ids.txt";
+  {
+    std::ofstream f(ids_file);
+    for (auto id : ids) f << id << ' ';
+  }
+  const std::string cmd = "/usr/bin/python3 " + o.peer + " --checkpoint " + o.dir + " --ids " + ids_file +
+                          " --answer " + std::to_string(answer) + " --threads " + std::to_string(o.threads) +
+                          " --layers " + std::to_string(o.first) + ":" + std::to_string(o.last) + " --dtype " +
+                          o.dtype + (count_flops ? "" : " --no-count");
+  const std::string out = run_and_read(cmd);
+  PeerRun run;
+  try {
+    const auto j = nlohmann::json::parse(out.substr(out.rfind("{\"seconds\"")));
+    run.seconds = j["seconds"], run.gemm_flops = j["gemm_flops"], run.matmul_gflops = j["matmul_2048_gflops"];
+    run.top_token = j["top_token"];
+    run.p_top = j["p_top"].get<std::vector<double>>();
+  } catch (const std::exception& e) {
+    std::printf("  peer failed (%s): %s\n", e.what(), out.substr(0, 400).c_str());
+  }
+  return run;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? -1 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
 double child_peak(const std::string& self, const Options& o, const std::string& phase) {
   const std::string cmd = self + " --model " + o.model + " --tokens " + std::to_string(o.tokens) + " --threads " +
                           std::to_string(o.threads) + " --dtype " + o.dtype + " --dir " + o.dir + " --layers " +
@@ -258,6 +297,7 @@ int main(int argc, char** argv) {
     else if (flag == "--dir") o.dir = value;
     else if (flag == "--peer") o.peer = value;
     else if (flag == "--phase") o.phase = value;
+    else if (flag == "--rounds") o.rounds = std::max(1, std::stoi(value));
     else if (flag == "--layers") o.first = std::stoi(value), o.last = std::stoi(value.substr(value.find(':') + 1));
     else { std::cerr << "unknown flag " << flag << "\n"; return 2; }
   }
@@ -285,24 +325,21 @@ int main(int argc, char** argv) {
               o.first, o.last - 1);
   std::fflush(stdout);
 
-  // mechlens, timed (warm-up: the last swept layer once): first with glibc's
-  // default malloc, then as the CLI runs (freed memory kept for reuse).
+  // mechlens with glibc's default malloc once (warm-up: the last swept layer),
+  // then as the CLI runs (freed memory kept for reuse).
   at::Tensor p_exact;
   std::int64_t top = -1;
-  double t_default_malloc = 0, t_mechlens = 0;
+  double t_default_malloc = 0;
   {
     at::NoGradGuard no_grad;
     exact_sweep(s, o.last - 1, o.last);
-    auto start = Clock::now();
+    const auto start = Clock::now();
     exact_sweep(s, o.first, o.last);
     t_default_malloc = seconds_since(start);
     mechlens::host::keep_freed_memory_for_reuse();
-    exact_sweep(s, o.last - 1, o.last);
-    start = Clock::now();
-    p_exact = exact_sweep(s, o.first, o.last, &top);
-    t_mechlens = seconds_since(start);
+    p_exact = exact_sweep(s, o.last - 1, o.last, &top);
   }
-  // The same again under the op recorder: FLOPs counted and the time by op.
+  // Under the op recorder: FLOPs counted and the time by op.
   bench::OpProfile profile;
   double t_profiled = 0;
   {
@@ -315,47 +352,58 @@ int main(int argc, char** argv) {
   }
   const double plain_cpp = matmul_gflops(st, 2048);
 
-  // The peer: same checkpoint, same ids, same layers.
-  double t_peer = -1, peer_flops = -1, plain_py = -1, peer_diff = -1;
-  if (o.peer != "none") {
-    const std::string ids_file = o.dir + "/bench_ids.txt";
+  // Timed rounds: mechlens, then the peer, --rounds times.
+  std::vector<double> t_ml, t_py, ratios;
+  PeerRun first_peer;
+  double peer_diff = -1;
+  for (int r = 0; r < o.rounds; ++r) {
     {
-      std::ofstream f(ids_file);
-      for (auto id : s.ids) f << id << ' ';
+      at::NoGradGuard no_grad;
+      const auto start = Clock::now();
+      p_exact = exact_sweep(s, o.first, o.last, &top);
+      t_ml.push_back(seconds_since(start));
     }
-    const std::string cmd = "/usr/bin/python3 " + o.peer + " --checkpoint " + o.dir + " --ids " + ids_file +
-                            " --answer " + std::to_string(s.input.answer_position) + " --threads " +
-                            std::to_string(o.threads) + " --layers " + std::to_string(o.first) + ":" +
-                            std::to_string(o.last) + " --dtype " + o.dtype;
-    const std::string out = run_and_read(cmd);
-    try {
-      const auto j = nlohmann::json::parse(out.substr(out.rfind("{\"seconds\"")));
-      t_peer = j["seconds"], peer_flops = j["gemm_flops"], plain_py = j["matmul_2048_gflops"];
-      const std::vector<double> p = j["p_top"];
+    if (o.peer == "none") continue;
+    const PeerRun peer = run_peer(o, s.ids, s.input.answer_position, /*count_flops=*/r == 0);
+    if (peer.seconds <= 0) break;
+    if (r == 0) {
+      first_peer = peer;
       const at::Tensor mine = p_exact.narrow(0, o.first, o.last - o.first).flatten();
-      if (j["top_token"].get<std::int64_t>() != top) std::printf("  PEER DISAGREES on the clean top token\n");
-      if (static_cast<std::int64_t>(p.size()) == mine.numel())
-        peer_diff = (mine - at::tensor(p, at::kDouble)).abs().max().item<double>();
-    } catch (const std::exception& e) {
-      std::printf("  peer failed (%s): %s\n", e.what(), out.substr(0, 400).c_str());
+      if (peer.top_token != top) std::printf("  PEER DISAGREES on the clean top token\n");
+      if (static_cast<std::int64_t>(peer.p_top.size()) == mine.numel())
+        peer_diff = (mine - at::tensor(peer.p_top, at::kDouble)).abs().max().item<double>();
     }
+    t_py.push_back(peer.seconds);
+    ratios.push_back(peer.seconds / t_ml.back());
   }
+  const double t_mechlens = median(t_ml), t_peer = median(t_py), peer_flops = first_peer.gemm_flops,
+               plain_py = first_peer.matmul_gflops;
+  const auto list = [](const std::vector<double>& v) {
+    std::string out;
+    char buffer[32];
+    for (double x : v) std::snprintf(buffer, sizeof buffer, "%s%.2f", out.empty() ? "" : " ", x), out += buffer;
+    return out;
+  };
 
   const double d_ff = nlohmann::json::parse(std::ifstream(o.dir + "/config.json"))["intermediate_size"].get<double>();
   const Floor fl{double(g.n_layers), double(g.n_heads), double(g.n_kv_heads), double(g.d_model), double(g.d_head),
                  d_ff, double(g.vocab_size), double(o.tokens), o.model == "qwen2"};
   const double floor_flops = fl.sweep(o.first, o.last);
   std::printf("  mechlens exact sweep, glibc's default malloc: %.2f s\n", t_default_malloc);
-  std::printf("  mechlens exact sweep:      %8.2f s   %8.1f GFLOP executed (counted)  %6.1f GFLOP/s\n", t_mechlens,
+  std::printf("  mechlens exact sweep:      %8.2f s   %8.1f GFLOP executed (counted)  %6.1f GFLOP/s (median)\n", t_mechlens,
               profile.gemm_flops / 1e9, profile.gemm_flops / t_mechlens / 1e9);
   if (t_peer > 0)
-    std::printf("  plain PyTorch peer:        %8.2f s   %8.1f GFLOP executed (counted)  %6.1f GFLOP/s\n", t_peer,
+    std::printf("  plain PyTorch peer:        %8.2f s   %8.1f GFLOP executed (counted)  %6.1f GFLOP/s (median)\n", t_peer,
                 peer_flops / 1e9, peer_flops / t_peer / 1e9);
   std::printf("  FLOP floor of this sweep:             %8.1f GFLOP (mechlens runs %.2fx of it)\n", floor_flops / 1e9,
               profile.gemm_flops / floor_flops);
-  if (t_peer > 0)
-    std::printf("  mechlens / peer speed: %.2fx (peer seconds / mechlens seconds); max |p(t*) mechlens - peer| %.3g\n",
-                t_peer / t_mechlens, peer_diff);
+  if (t_peer > 0) {
+    std::printf("  mechlens / peer speed: %.2fx (median over %zu rounds of peer seconds / mechlens seconds); "
+                "max |p(t*) mechlens - peer| %.3g\n",
+                median(ratios), ratios.size(), peer_diff);
+    std::printf("    rounds, seconds: mechlens %s | peer %s | ratio %s\n", list(t_ml).c_str(), list(t_py).c_str(),
+                list(ratios).c_str());
+  }
   std::printf("  peak reference, 2048^3 matmul: %.1f GFLOP/s (python torch %s), %.1f GFLOP/s (libtorch here)\n",
               plain_py, "1.13", plain_cpp);
   std::printf("  mechlens GEMM-FLOP rate / python matmul peak: %.0f%%\n",
