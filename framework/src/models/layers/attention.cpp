@@ -78,8 +78,11 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   const at::Tensor blocked = boolean_mask ? allowed.logical_not() : at::Tensor();
   if (boolean_mask) {
     // Blocked keys get the dtype's lowest value, as HF's (1 - mask) * finfo.min does.
-    // In place unless a hook holds the unmasked scores or autograd records them.
-    const bool in_place = !hooks.wants("hook_attn_scores_unmasked") && !scores.requires_grad();
+    // In place unless a hook holds the unmasked scores, autograd records
+    // them, or the mask is wider (a knockout hook may give a batch-1 forward
+    // a mask of B rows).
+    const bool in_place = !hooks.wants("hook_attn_scores_unmasked") && !scores.requires_grad() &&
+                          at::infer_size(blocked.sizes(), scores.sizes()) == scores.sizes();
     const double lowest = lowest_value(scores.scalar_type());
     scores = in_place ? scores.masked_fill_(blocked, lowest) : scores.masked_fill(blocked, lowest);
   } else if (allowed.defined()) {
