@@ -15,6 +15,7 @@
 #include "mechlens/interventions.hpp"
 #include "models/final_block_at.hpp"
 #include "models/registry.hpp"
+#include "final_block_at_support.hpp"
 #include "tiny_llava_support.hpp"
 #include "tiny_qwen2_support.hpp"
 
@@ -32,21 +33,6 @@ EncodedInput ids_input(std::vector<std::int64_t> ids) {
 }
 
 at::Tensor positions_of(std::vector<std::int64_t> p) { return at::tensor(p, at::kLong); }
-
-// forward_from_at = forward_from gathered, from every first layer.
-void expect_equals_full_forward(const Model& model, const Batch& batch, const at::Tensor& positions,
-                                const std::string& what) {
-  at::NoGradGuard no_grad;
-  const int L = model.geometry().n_layers;
-  at::Tensor residual = model.embed(batch, nullptr);
-  for (int layer = 0; layer < L; ++layer) {
-    const at::Tensor full = model.forward_from(layer, residual, batch, nullptr, positions);
-    const at::Tensor narrow = models::forward_from_at(model, layer, residual, batch, nullptr, positions);
-    ASSERT_EQ(narrow.sizes(), full.sizes()) << what << ", layer " << layer;
-    EXPECT_LT(testing::max_abs_diff(narrow, full), 1e-5) << what << ", layer " << layer;
-    residual = model.run_blocks(residual, batch, layer, layer + 1, nullptr);
-  }
-}
 
 // How many rows each at::linear of a call ran over: [B, rows, D] inputs.
 class LinearRows {
@@ -181,16 +167,16 @@ class Qwen2FinalBlockAt : public ::testing::Test {
 
 TEST_F(Qwen2FinalBlockAt, EqualsTheFullForwardAtLastMiddleAndSeveralPositions) {
   const Batch single = model->make_batch({&long_input});
-  expect_equals_full_forward(*model, single, positions_of({9}), "last");
-  expect_equals_full_forward(*model, single, positions_of({4}), "middle");
-  expect_equals_full_forward(*model, single, positions_of({7, 2}), "two, out of order");
+  testing::expect_narrowed_equals_full_forward(*model, single, positions_of({9}), "last");
+  testing::expect_narrowed_equals_full_forward(*model, single, positions_of({4}), "middle");
+  testing::expect_narrowed_equals_full_forward(*model, single, positions_of({7, 2}), "two, out of order");
 }
 
 TEST_F(Qwen2FinalBlockAt, EqualsTheFullForwardInARightPaddedBatch) {
   const Batch batch = model->make_batch({&long_input, &short_input});
   ASSERT_FALSE(batch.attention_mask.all().item<bool>());
-  expect_equals_full_forward(*model, batch, positions_of({6}), "the short row's last");
-  expect_equals_full_forward(*model, batch, positions_of({3, 9}), "middle and the long row's last (a pad of the short)");
+  testing::expect_narrowed_equals_full_forward(*model, batch, positions_of({6}), "the short row's last");
+  testing::expect_narrowed_equals_full_forward(*model, batch, positions_of({3, 9}), "middle and the long row's last (a pad of the short)");
 }
 
 TEST_F(Qwen2FinalBlockAt, NarrowedPathRunsTheAnswerRowsOnly) {
@@ -227,12 +213,12 @@ class LlavaFinalBlockAt : public ::testing::Test {
 
 TEST_F(LlavaFinalBlockAt, EqualsTheFullForwardWithAnImage) {
   const Batch single = model->make_batch({&image});
-  expect_equals_full_forward(*model, single, positions_of({T - 1}), "last");
-  expect_equals_full_forward(*model, single, positions_of({T / 2}), "inside the image");
-  expect_equals_full_forward(*model, single, positions_of({T - 2, 1}), "two");
+  testing::expect_narrowed_equals_full_forward(*model, single, positions_of({T - 1}), "last");
+  testing::expect_narrowed_equals_full_forward(*model, single, positions_of({T / 2}), "inside the image");
+  testing::expect_narrowed_equals_full_forward(*model, single, positions_of({T - 2, 1}), "two");
   // Image row and a shorter text row, right-padded.
   const Batch batch = model->make_batch({&image, &text});
-  expect_equals_full_forward(*model, batch, positions_of({3, T - 1}), "padded batch");
+  testing::expect_narrowed_equals_full_forward(*model, batch, positions_of({3, T - 1}), "padded batch");
 }
 
 TEST_F(LlavaFinalBlockAt, NarrowedPathAndHooks) {

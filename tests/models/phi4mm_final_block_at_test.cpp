@@ -8,26 +8,13 @@
 #include <gtest/gtest.h>
 
 #include "models/final_block_at.hpp"
+#include "final_block_at_support.hpp"
 #include "phi4mm_support.hpp"
 
 namespace mechlens {
 namespace {
 
 using testing::Scratch;
-
-void expect_equals_full_forward(const Model& model, const Batch& batch, const at::Tensor& positions,
-                                const std::string& what) {
-  at::NoGradGuard no_grad;
-  const int L = model.geometry().n_layers;
-  at::Tensor residual = model.embed(batch, nullptr);
-  for (int layer = 0; layer < L; ++layer) {
-    const at::Tensor full = model.forward_from(layer, residual, batch, nullptr, positions);
-    const at::Tensor narrow = models::forward_from_at(model, layer, residual, batch, nullptr, positions);
-    ASSERT_EQ(narrow.sizes(), full.sizes()) << what << ", layer " << layer;
-    EXPECT_LT(testing::max_abs_diff(narrow, full), 1e-5) << what << ", layer " << layer;
-    residual = model.run_blocks(residual, batch, layer, layer + 1, nullptr);
-  }
-}
 
 class Phi4mmFinalBlockAt : public ::testing::Test {
  protected:
@@ -55,11 +42,11 @@ TEST_F(Phi4mmFinalBlockAt, EqualsTheFullForwardShortAndLongRope) {
   // 12 positions: LongRoPE's short factors; 40 (> original 32): the long ones.
   for (const std::int64_t T : {12, 40}) {
     const auto single = batch(1, T, {true});
-    expect_equals_full_forward(*model, single.batch, at::tensor({T - 1}, at::kLong), "last, T " + std::to_string(T));
-    expect_equals_full_forward(*model, single.batch, at::tensor({T / 2}, at::kLong), "middle, T " + std::to_string(T));
+    testing::expect_narrowed_equals_full_forward(*model, single.batch, at::tensor({T - 1}, at::kLong), "last, T " + std::to_string(T));
+    testing::expect_narrowed_equals_full_forward(*model, single.batch, at::tensor({T / 2}, at::kLong), "middle, T " + std::to_string(T));
     // Mixed LoRA rows and padding (row 1 ends 3 early: T - 2 is one of its pads).
     const auto mixed = batch(3, T, {true, false, true});
-    expect_equals_full_forward(*model, mixed.batch, at::tensor({std::int64_t{3}, T - 2}, at::kLong),
+    testing::expect_narrowed_equals_full_forward(*model, mixed.batch, at::tensor({std::int64_t{3}, T - 2}, at::kLong),
                                "mixed padded batch, T " + std::to_string(T));
   }
 }
