@@ -77,11 +77,7 @@ at::Tensor BertModel::run_blocks_at(at::Tensor x, const Batch& batch, int first,
                                    const HookSet* hooks) const {
   const int last = config_.num_layers - 1;
   const std::string prefix = "blocks." + std::to_string(last) + ".";
-  bool hooked = first > last;
-  if (hooks && !hooks->empty())
-    for (const HookPoint& p : hook_points())
-      if (p.name.rfind(prefix, 0) == 0 && p.name != prefix + "hook_resid_pre" && hooks->wants(p.name)) hooked = true;
-  if (hooked) return gather_positions(run_blocks(std::move(x), batch, first, config_.num_layers, hooks), positions);
+  if (first > last || hooks_inside_block(hook_points(), last, hooks)) return gather_positions(run_blocks(std::move(x), batch, first, config_.num_layers, hooks), positions);
 
   x = run_blocks(std::move(x), batch, first, last, hooks);
   const BertLayerWeights& w = weights_.layers[last];

@@ -57,10 +57,7 @@ at::Tensor Phi4mmDecoder::run_blocks(at::Tensor x, const at::Tensor& attention_m
     at::Tensor attn_out = w.o_proj(z.reshape({z.size(0), z.size(1), q_width}), lora);
     attn_out = scope("hook_attn_out", std::move(attn_out));
     x = x + attn_out;
-    const at::Tensor gate_up = w.gate_up_proj(w.post_attention_layernorm(x), lora);
-    const auto ff = gate_up.size(-1) / 2;
-    at::Tensor mlp_out = w.down_proj(
-        layers::activate(config_.hidden_act, gate_up.narrow(-1, 0, ff)) * gate_up.narrow(-1, ff, ff), lora);
+    at::Tensor mlp_out = mlp(w, w.post_attention_layernorm(x), lora);
     mlp_out = scope("hook_mlp_out", std::move(mlp_out));
     x = x + mlp_out;
     x = scope("hook_resid_post", std::move(x));
@@ -102,10 +99,14 @@ at::Tensor Phi4mmDecoder::run_blocks_at(at::Tensor x, const at::Tensor& attentio
   const at::Tensor z = layers::attend(q, k, heads_of(qkv, q_width + kv_width, kv), mask, scope.sub("attn."));
   at::Tensor rows = x.index_select(1, pos);
   rows = rows + w.o_proj(z.reshape({z.size(0), z.size(1), q_width}), lora);
-  const at::Tensor gate_up = w.gate_up_proj(w.post_attention_layernorm(rows), lora);
+  return rows + mlp(w, w.post_attention_layernorm(rows), lora);
+}
+
+at::Tensor Phi4mmDecoder::mlp(const Phi4mmLayerWeights& w, const at::Tensor& x, const LoraRows& lora) const {
+  const at::Tensor gate_up = w.gate_up_proj(x, lora);
   const auto ff = gate_up.size(-1) / 2;
-  return rows + w.down_proj(
-                    layers::activate(config_.hidden_act, gate_up.narrow(-1, 0, ff)) * gate_up.narrow(-1, ff, ff), lora);
+  return w.down_proj(layers::activate(config_.hidden_act, gate_up.narrow(-1, 0, ff)) * gate_up.narrow(-1, ff, ff),
+                     lora);
 }
 
 at::Tensor Phi4mmDecoder::unembed(const at::Tensor& residual, const HookSet* hooks) const {

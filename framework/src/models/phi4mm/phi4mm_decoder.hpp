@@ -57,6 +57,9 @@ class Phi4mmDecoder {
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const;
 
  private:
+  // The gated FFN (gate_up_proj fused, gate first) of layer weights `w`.
+  at::Tensor mlp(const Phi4mmLayerWeights& w, const at::Tensor& x, const LoraRows& lora) const;
+
   Phi4mmConfig config_;
   Phi4mmWeights weights_;
 };
