@@ -4,20 +4,10 @@
 #include <filesystem>
 
 #include "mechlens/error.hpp"
+#include "models/model_dtype.hpp"
 #include "models/bert/bert_model.hpp"
 
 namespace mechlens::models::bert {
-namespace {
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "fp32") return at::kFloat;
-  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
-  if (name == "float64" || name == "fp64") return at::kDouble;
-  fail("model.dtype", "'" + name + "' is not supported for bert (float32, bfloat16, float64)");
-}
-
-}  // namespace
-
 tokenize::WordPiece load_bert_tokenizer(const std::string& directory) {
   namespace fs = std::filesystem;
   const fs::path dir(directory);
@@ -40,7 +30,7 @@ tokenize::WordPiece load_bert_tokenizer(const std::string& directory) {
 
 std::unique_ptr<BertModel> BertModel::load(const LoadOptions& options) {
   std::unique_ptr<BertModel> model(new BertModel());
-  model->options_ = at::TensorOptions().dtype(parse_dtype(options.dtype)).device(at::Device(options.device));
+  model->options_ = at::TensorOptions().dtype(parse_model_dtype(options.dtype, "bert", /*float16_allowed=*/false)).device(at::Device(options.device));
   model->ckpt_ = std::make_shared<checkpoint::Checkpoint>(checkpoint::Checkpoint::open(options.path));
   model->config_ = BertConfig::from(model->ckpt_->config());
   model->weights_ = load_bert_weights(*model->ckpt_, model->config_, model->options_);

@@ -3,30 +3,18 @@
 #include <ATen/ATen.h>
 
 #include "mechlens/error.hpp"
+#include "models/model_dtype.hpp"
 #include "models/llava_onevision/llava_inputs.hpp"
 #include "models/llava_onevision/llava_model.hpp"
 #include "models/qwen2/qwen2_tokenizer.hpp"
 #include "models/siglip/siglip_tensors.hpp"
 
 namespace mechlens::models::llava_onevision {
-namespace {
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "fp32") return at::kFloat;
-  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
-  if (name == "float64" || name == "fp64") return at::kDouble;
-  // float16 as the seeds ran on GPU (device = "cuda"); most CPU kernels of libtorch 1.13 lack it.
-  if (name == "float16" || name == "fp16") return at::kHalf;
-  fail("model.dtype", "'" + name + "' is not supported for llava_onevision (float32, bfloat16, float16, float64)");
-}
-
-}  // namespace
-
 LlavaOnevisionModel::~LlavaOnevisionModel() = default;
 
 std::unique_ptr<LlavaOnevisionModel> LlavaOnevisionModel::load(const LoadOptions& options) {
   std::unique_ptr<LlavaOnevisionModel> m(new LlavaOnevisionModel());
-  m->options_ = at::TensorOptions().dtype(parse_dtype(options.dtype)).device(at::Device(options.device));
+  m->options_ = at::TensorOptions().dtype(parse_model_dtype(options.dtype, "llava_onevision", /*float16_allowed=*/true)).device(at::Device(options.device));
   m->ckpt_ = std::make_shared<checkpoint::Checkpoint>(checkpoint::Checkpoint::open(options.path));
   const checkpoint::Checkpoint& ckpt = *m->ckpt_;
   const auto model_type = ckpt.config().get<std::string>("model_type");

@@ -5,27 +5,16 @@
 #include <filesystem>
 
 #include "mechlens/error.hpp"
+#include "models/model_dtype.hpp"
 #include "models/layers/hook_points.hpp"
 #include "models/token_strings.hpp"
 #include "vision/image.hpp"
 
 namespace mechlens::models::phi4mm {
-namespace {
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "fp32") return at::kFloat;
-  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
-  if (name == "float64" || name == "fp64") return at::kDouble;
-  if (name == "float16" || name == "fp16") return at::kHalf;
-  fail("model.dtype", "'" + name + "' is not supported for phi4mm (float32, bfloat16, float16, float64)");
-}
-
-}  // namespace
-
 std::unique_ptr<Phi4mmModel> Phi4mmModel::load(const LoadOptions& options) {
   const LoraMode lora = parse_lora_mode(options.lora);
   std::unique_ptr<Phi4mmModel> m(new Phi4mmModel());
-  m->options_ = at::TensorOptions().dtype(parse_dtype(options.dtype)).device(at::Device(options.device));
+  m->options_ = at::TensorOptions().dtype(parse_model_dtype(options.dtype, "phi4mm", /*float16_allowed=*/true)).device(at::Device(options.device));
   m->lora_mode_ = lora;
   m->ckpt_ = std::make_shared<checkpoint::Checkpoint>(checkpoint::Checkpoint::open(options.path));
   const checkpoint::Checkpoint& ckpt = *m->ckpt_;

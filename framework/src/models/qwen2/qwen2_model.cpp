@@ -3,27 +3,15 @@
 #include <ATen/ATen.h>
 
 #include "mechlens/error.hpp"
+#include "models/model_dtype.hpp"
 #include "models/layers/hook_points.hpp"
 #include "models/qwen2/qwen2_tokenizer.hpp"
 #include "models/token_strings.hpp"
 
 namespace mechlens::models::qwen2 {
-namespace {
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "float32" || name == "fp32") return at::kFloat;
-  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
-  if (name == "float64" || name == "fp64") return at::kDouble;
-  // float16 as the seeds ran on GPU (device = "cuda"); most CPU kernels of libtorch 1.13 lack it.
-  if (name == "float16" || name == "fp16") return at::kHalf;
-  fail("model.dtype", "'" + name + "' is not supported for qwen2 (float32, bfloat16, float16, float64)");
-}
-
-}  // namespace
-
 std::unique_ptr<Qwen2Model> Qwen2Model::load(const LoadOptions& options) {
   std::unique_ptr<Qwen2Model> m(new Qwen2Model());
-  m->options_ = at::TensorOptions().dtype(parse_dtype(options.dtype)).device(at::Device(options.device));
+  m->options_ = at::TensorOptions().dtype(parse_model_dtype(options.dtype, "qwen2", /*float16_allowed=*/true)).device(at::Device(options.device));
   m->ckpt_ = std::make_shared<checkpoint::Checkpoint>(checkpoint::Checkpoint::open(options.path));
   const auto& ckpt = *m->ckpt_;
   Qwen2Config config = Qwen2Config::from(ckpt.config());
