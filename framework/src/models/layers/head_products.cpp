@@ -29,13 +29,14 @@ void for_each_head(std::int64_t batch, std::int64_t heads, const Product& produc
   });
 }
 
-}  // namespace
-
+// [B, KV, T, dh] → [B, KV * groups, T, dh] (transformers' repeat_kv), for the fallback.
 at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups) {
   if (groups == 1) return x;
   const auto b = x.size(0), kv = x.size(1), t = x.size(2), d = x.size(3);
   return x.unsqueeze(2).expand({b, kv, groups, t, d}).reshape({b, kv * groups, t, d});
 }
+
+}  // namespace
 
 at::Tensor head_scores(const at::Tensor& q_in, const at::Tensor& k_in, double scale) {
   const auto heads = q_in.size(2), groups = heads / k_in.size(2);

@@ -28,7 +28,4 @@ at::Tensor head_scores(const at::Tensor& q, const at::Tensor& k, double scale);
 // pattern [B, H, Tq, Tk] times v [B, Tk, KV, dh] per head → z [B, Tq, H, dh].
 at::Tensor head_mix(const at::Tensor& pattern, const at::Tensor& v);
 
-// [B, KV, T, dh] → [B, KV * groups, T, dh] (transformers' repeat_kv).
-at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups);
-
 }  // namespace mechlens::layers
