@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "mechlens/error.hpp"
+#include "models/decoder_sizes.hpp"
 
 namespace mechlens::models::phi4mm {
 namespace {
@@ -41,18 +42,7 @@ Phi4mmConfig Phi4mmConfig::from(const checkpoint::Config& config) {
   c.tie_word_embeddings = config.get_or<bool>("tie_word_embeddings", false);
   c.hidden_act = layers::parse_activation(config.get_or<std::string>("hidden_act", "silu"), config.where("hidden_act"));
 
-  const auto positive = [&](const char* key, int value) {
-    if (value <= 0) fail(config.where(key), "must be positive, got " + std::to_string(value));
-  };
-  positive("hidden_size", c.hidden_size);
-  positive("num_hidden_layers", c.num_layers);
-  positive("num_attention_heads", c.num_heads);
-  positive("num_key_value_heads", c.num_kv_heads);
-  positive("intermediate_size", c.intermediate_size);
-  positive("vocab_size", c.vocab_size);
-  if (c.num_heads % c.num_kv_heads != 0)
-    fail(config.where("num_key_value_heads"),
-         std::to_string(c.num_kv_heads) + " does not divide num_attention_heads " + std::to_string(c.num_heads));
+  check_decoder_sizes(config, c);
   // Phi4MMAttention: head_dim = hidden_size // num_heads, and refuses a remainder.
   if (c.hidden_size % c.num_heads != 0)
     fail(config.where("hidden_size"),

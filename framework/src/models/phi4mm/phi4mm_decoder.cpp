@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "mechlens/error.hpp"
+#include "models/decoder_sizes.hpp"
 #include "models/layers/activations.hpp"
 #include "models/final_block_at.hpp"
 #include "models/layers/attention.hpp"
@@ -14,17 +15,7 @@
 
 namespace mechlens::models::phi4mm {
 
-Geometry Phi4mmDecoder::geometry() const {
-  Geometry g;
-  g.n_layers = config_.num_layers;
-  g.n_heads = config_.num_heads;
-  g.n_kv_heads = config_.num_kv_heads;
-  g.d_head = config_.head_dim;
-  g.d_model = config_.hidden_size;
-  g.vocab_size = config_.vocab_size;
-  g.causal = true;
-  return g;
-}
+Geometry Phi4mmDecoder::geometry() const { return causal_decoder_geometry(config_); }
 
 std::vector<HookPoint> Phi4mmDecoder::hook_points() const { return layers::rotary_decoder_hooks(config_.num_layers); }
 

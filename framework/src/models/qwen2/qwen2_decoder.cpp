@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "mechlens/error.hpp"
+#include "models/decoder_sizes.hpp"
 #include "models/layers/attention.hpp"
 #include "models/layers/causal_pass.hpp"
 #include "models/layers/causal_rows.hpp"
@@ -19,17 +20,7 @@ Qwen2Decoder Qwen2Decoder::load(const checkpoint::Checkpoint& ckpt, const checkp
   return Qwen2Decoder(std::move(config), std::move(weights));
 }
 
-Geometry Qwen2Decoder::geometry() const {
-  Geometry g;
-  g.n_layers = config_.num_layers;
-  g.n_heads = config_.num_heads;
-  g.n_kv_heads = config_.num_kv_heads;
-  g.d_head = config_.head_dim;
-  g.d_model = config_.hidden_size;
-  g.vocab_size = config_.vocab_size;
-  g.causal = true;
-  return g;
-}
+Geometry Qwen2Decoder::geometry() const { return causal_decoder_geometry(config_); }
 
 std::vector<HookPoint> Qwen2Decoder::hook_points() const { return layers::rotary_decoder_hooks(config_.num_layers); }
 
