@@ -17,9 +17,11 @@ struct Frame : at::ObserverContext {
   bool in_attention = false;  // inside layers' per-head attention products
 };
 
-// The per-head q k^T and pattern v products (layers/head_products.cpp): the
-// addmm/mm calls inside count as attention, not as linear layers.
+// The per-head q k^T and pattern v products (layers/head_products.cpp): their
+// time counts as attention, and the addmm/mm calls inside (BLAS through ATen,
+// where the float kernel does not run) count as theirs, not as linear layers.
 const char* const kHeadProducts = "mechlens::head_products";
+bool is_head_product(const std::string& name) { return name == "mechlens::head_scores" || name == "mechlens::head_mix"; }
 
 // Time by op: this thread's ops only (work the op hands to other threads is
 // inside its own time). FLOPs: every thread's (attention's many small
@@ -28,9 +30,20 @@ thread_local std::vector<Frame*> stack;
 thread_local OpProfile* sink = nullptr;
 std::atomic<bool> counting{false};
 std::atomic<std::int64_t> flops{0};
+// Head products running now: the addmm/mm calls of their ATen path run on
+// every thread, and their FLOPs are already the product's.
+std::atomic<int> products_open{0};
 
 double gemm_flops_of(const at::RecordFunction& fn) {
   const std::string name = fn.name();
+  const auto operands = fn.inputs();
+  if (is_head_product(name) && operands.size() == 2 && operands[0].isTensor() && operands[1].isTensor()) {
+    // scores: q [B, Tq, H, dh] · k [B, Tk, KV, dh]; mix: pattern [B, H, Tq, Tk] · v [B, Tk, KV, dh].
+    const at::Tensor& x = operands[0].toTensor();
+    const at::Tensor& y = operands[1].toTensor();
+    const double inner_or_keys = static_cast<double>(name == "mechlens::head_scores" ? y.size(1) : y.size(3));
+    return 2.0 * static_cast<double>(x.numel()) * inner_or_keys;
+  }
   int a = -1;
   if (name == "aten::mm" || name == "aten::bmm") a = 0;
   else if (name == "aten::addmm" || name == "aten::baddbmm") a = 1;
@@ -44,8 +57,10 @@ double gemm_flops_of(const at::RecordFunction& fn) {
 
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   auto frame = std::make_unique<Frame>();
-  if (counting.load(std::memory_order_relaxed)) flops += static_cast<std::int64_t>(gemm_flops_of(fn));
-  frame->in_attention = fn.name() == std::string(kHeadProducts) || (!stack.empty() && stack.back()->in_attention);
+  const bool inside_product = products_open.load() > 0;
+  if (counting.load(std::memory_order_relaxed) && !inside_product) flops += static_cast<std::int64_t>(gemm_flops_of(fn));
+  if (is_head_product(fn.name())) ++products_open;
+  frame->in_attention = is_head_product(fn.name()) || inside_product;
   stack.push_back(frame.get());
   frame->start = Clock::now();
   return frame;
@@ -53,12 +68,13 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
 
 void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   auto* frame = static_cast<Frame*>(context);
+  if (is_head_product(fn.name())) --products_open;
   const double total = std::chrono::duration<double>(Clock::now() - frame->start).count();
   if (!stack.empty() && stack.back() == frame) stack.pop_back();
   if (!stack.empty()) stack.back()->children += total;
   if (!sink) return;
-  const bool nested_product = frame->in_attention && fn.name() != std::string(kHeadProducts);
-  OpStats& s = sink->ops[nested_product ? kHeadProducts : fn.name()];
+  const bool nested_product = frame->in_attention && !is_head_product(fn.name());
+  OpStats& s = sink->ops[frame->in_attention ? kHeadProducts : fn.name()];
   s.self_seconds += total - frame->children;
   if (!nested_product) ++s.calls;
 }
