@@ -4,6 +4,7 @@
 
 #include "mechlens/error.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/head_projection.hpp"
 #include "models/layers/hook_points.hpp"
 
 namespace mechlens::models::bert {
@@ -61,8 +62,9 @@ at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, in
     // tensor at hand (a write hook may have changed the batch).
     const at::Tensor qkv = w.qkv(x);
     const auto part = [&](int i) { return head_view(qkv.narrow(-1, i * heads * d_head, heads * d_head)); };
-    at::Tensor z = layers::attention(part(0), part(1), part(2), mask, scope.sub("attn."));
-    at::Tensor attn_out = w.attn_out(z.reshape({z.size(0), z.size(1), heads * d_head}));
+    at::Tensor unhooked_z;
+    const at::Tensor z = layers::attention(part(0), part(1), part(2), mask, scope.sub("attn."), 0.0, &unhooked_z);
+    at::Tensor attn_out = layers::project_heads(w.attn_out, z, unhooked_z);
     attn_out = scope("hook_attn_out", std::move(attn_out));
     x = w.attn_ln(x + attn_out);
     at::Tensor mlp_out = w.output(layers::activate(config_.hidden_act, w.intermediate(x)));

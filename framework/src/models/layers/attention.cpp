@@ -42,15 +42,15 @@ double lowest_value(at::ScalarType dtype) {
 }
 
 at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask,
-                     const HookScope& hooks, double scale) {
+                     const HookScope& hooks, double scale, at::Tensor* unhooked_z) {
   q = hooks("hook_q", std::move(q));
   k = hooks("hook_k", std::move(k));
   v = hooks("hook_v", std::move(v));
-  return attend(q, k, v, mask, hooks, scale);
+  return attend(q, k, v, mask, hooks, scale, unhooked_z);
 }
 
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                  const HookScope& hooks, double scale) {
+                  const HookScope& hooks, double scale, at::Tensor* unhooked_z) {
   const auto n_heads = q.size(2), n_kv = k.size(2), d_head = q.size(3);
   if (n_kv <= 0 || n_heads % n_kv != 0)
     fail("attention", std::to_string(n_heads) + " query heads cannot share " + std::to_string(n_kv) + " KV heads");
@@ -105,6 +105,7 @@ at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   pattern = hooks("hook_pattern", std::move(pattern));
 
   at::Tensor z = head_mix(pattern, v);  // [B, Tq, H, dh]
+  if (unhooked_z) *unhooked_z = z;
   return hooks("hook_z", std::move(z));
 }
 

@@ -38,13 +38,15 @@ double lowest_value(at::ScalarType dtype);
 // blocked keys get exactly 0 probability, fully blocked rows all 0.
 // Returns z [B, Tq, H, dh] (after hook_z), contiguous on the fast path
 // (layers/head_products.hpp: no copies of q, k, v or z, no repeat_kv).
+// `unhooked_z`, when given, receives z as it was before hook_z, for the
+// output projection to see which heads a hook changed (head_projection.hpp).
 at::Tensor attention(at::Tensor q, at::Tensor k, at::Tensor v, const at::Tensor& mask,
-                     const HookScope& hooks, double scale = 0.0);
+                     const HookScope& hooks, double scale = 0.0, at::Tensor* unhooked_z = nullptr);
 
 // The part after the q/k/v hooks, shared by attention() and the rotary
 // attention: q [B, Tq, H, dh], k/v [B, Tk, KV, dh] (already through their
 // hooks) → z [B, Tq, H, dh], firing hook_attn_scores, hook_pattern, hook_z.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                  const HookScope& hooks, double scale = 0.0);
+                  const HookScope& hooks, double scale = 0.0, at::Tensor* unhooked_z = nullptr);
 
 }  // namespace mechlens::layers

@@ -58,7 +58,8 @@ CausalPass::CausalPass(const at::Tensor& attention_mask, std::int64_t run_length
 }
 
 at::Tensor CausalPass::rotary_attention(int layer, at::Tensor q, at::Tensor k, at::Tensor v,
-                                        const RotaryTables& rotary, const HookScope& hooks, double scale) const {
+                                        const RotaryTables& rotary, const HookScope& hooks, double scale,
+                                        at::Tensor* unhooked_z) const {
   q = hooks("hook_q", std::move(q));
   k = hooks("hook_k", std::move(k));
   v = hooks("hook_v", std::move(v));
@@ -79,7 +80,7 @@ at::Tensor CausalPass::rotary_attention(int layer, at::Tensor q, at::Tensor k, a
     record_->keys[n - 1] = k;
     record_->values[n - 1] = v;
   }
-  return attend(q, k, v, mask_, hooks, scale);
+  return attend(q, k, v, mask_, hooks, scale, unhooked_z);
 }
 
 }  // namespace mechlens::layers

@@ -44,9 +44,9 @@ class CausalPass {
   // hook_rot_q/k, then attend) with layer `layer`'s cached prefix keys and
   // values prepended and the whole [0, T) recorded when asked. `rotary`
   // covers all T positions. hook_q/k/v/rot_q/rot_k fire over the run
-  // positions; scores and pattern over every key.
+  // positions; scores and pattern over every key. `unhooked_z` as attend's.
   at::Tensor rotary_attention(int layer, at::Tensor q, at::Tensor k, at::Tensor v, const RotaryTables& rotary,
-                              const HookScope& hooks, double scale = 0.0) const;
+                              const HookScope& hooks, double scale = 0.0, at::Tensor* unhooked_z = nullptr) const;
 
  private:
   std::int64_t start_ = 0, run_ = 0, total_ = 0;

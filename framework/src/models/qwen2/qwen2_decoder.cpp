@@ -7,6 +7,7 @@
 #include "models/layers/attention.hpp"
 #include "models/layers/causal_pass.hpp"
 #include "models/layers/causal_rows.hpp"
+#include "models/layers/head_projection.hpp"
 #include "models/layers/embedding.hpp"
 #include "models/layers/hook_points.hpp"
 #include "models/final_block_at.hpp"
@@ -48,9 +49,11 @@ at::Tensor Qwen2Decoder::run_blocks(at::Tensor x, const at::Tensor& attention_ma
     const auto split = [](const at::Tensor& t, std::int64_t n, std::int64_t d) {
       return t.view({t.size(0), t.size(1), n, d});
     };
-    at::Tensor z = pass.rotary_attention(l, split(w.q_proj(h), heads, d_head), split(w.k_proj(h), kv, d_head),
-                                         split(w.v_proj(h), kv, d_head), rotary, scope.sub("attn."));
-    at::Tensor attn_out = w.o_proj(z.reshape({z.size(0), z.size(1), heads * d_head}));
+    at::Tensor unhooked_z;
+    const at::Tensor z = pass.rotary_attention(l, split(w.q_proj(h), heads, d_head), split(w.k_proj(h), kv, d_head),
+                                               split(w.v_proj(h), kv, d_head), rotary, scope.sub("attn."), 0.0,
+                                               &unhooked_z);
+    at::Tensor attn_out = layers::project_heads(w.o_proj, z, unhooked_z);
     attn_out = scope("hook_attn_out", std::move(attn_out));
     x = x + attn_out;
     at::Tensor mlp_out = w.mlp(w.post_attention_layernorm(x));
