@@ -10,14 +10,17 @@
 // the output projection without a copy either (issue 14).
 //
 // The B*H products are shared out between the threads, each running its
-// share single-threaded (OpenBLAS runs single-threaded inside a parallel
-// region): libtorch 1.13's CPU bmm spreads every 128 x 64 x 128 product over
-// all threads, and their synchronisation costs more than the product.
+// share single-threaded: libtorch 1.13's CPU bmm spreads every 128 x 64 x 128
+// product over all threads, and their synchronisation costs more than the
+// product. float runs layers/small_gemm's kernel where the CPU has AVX2 and
+// FMA (a head's keys transposed and its values packed into a per-thread
+// buffer first); double, bfloat16 and other CPUs run BLAS through ATen on
+// the strided views (OpenBLAS runs single-threaded inside a parallel region).
 //
 // Falls back to at::matmul (transposes, repeat_kv, bmm) where autograd must
 // see the op, off the CPU, for dtypes other than float, double and bfloat16,
 // and when q, k and v have different batch sizes (a write hook may broadcast
-// one of them). Both paths compute the same products with the same kernel.
+// one of them). All paths agree to float rounding.
 #include <ATen/core/Tensor.h>
 
 namespace mechlens::layers {
