@@ -12,6 +12,7 @@
 
 #include "checkpoint/load_warnings.hpp"
 #include "host/blas_info.hpp"
+#include "host/parallel_reach.hpp"
 #include "host/console.hpp"
 #include "host/finite_check.hpp"
 #include "host/inputs.hpp"
@@ -178,6 +179,10 @@ RunResult run_recipe(const recipe::Recipe& recipe, const RunOptions& options) {
   env.threads = choose_threads(recipe.model.threads);
   at::set_num_threads(env.threads);
   log.info("threads: " + std::to_string(at::get_num_threads()));
+  if (const int reached = parallel_for_threads(); reached < at::get_num_threads())
+    log.warn("at::parallel_for reaches " + std::to_string(reached) + " of " + std::to_string(at::get_num_threads()) +
+             " threads in mechlens' own code: it was built without OpenMP (attention runs slower); rebuild with "
+             "-fopenmp (CMake finds OpenMP when the compiler supports it)");
   const BlasInfo blas = detect_blas();
   env.blas = blas.kind_name();
   log.info(blas.describe());
