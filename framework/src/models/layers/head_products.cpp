@@ -133,7 +133,7 @@ at::Tensor head_mix(const at::Tensor& pattern, const at::Tensor& v_in) {
   RECORD_FUNCTION("mechlens::head_mix", std::vector<c10::IValue>({pattern, v_in}));
   const at::Tensor v = unit_last_stride(v_in);
   at::Tensor z = at::empty({pattern.size(0), pattern.size(2), heads, v.size(3)}, v.options());
-  if (own_kernel(v) && pattern.scalar_type() == at::kFloat) {
+  if (own_kernel(v)) {  // per_head: pattern has v's dtype
     const at::Tensor p = unit_last_stride(pattern);
     const std::int64_t tq = p.size(2), tk = p.size(3), dh = v.size(3);
     const std::uint64_t call = next_call();

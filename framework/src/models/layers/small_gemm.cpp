@@ -92,7 +92,9 @@ bool available() {
 
 void multiply(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, const float* b,
               std::int64_t ldb, float* c, std::int64_t ldc, float alpha) {
-  multiply_avx2(m, n, k, a, lda, b, ldb, c, ldc, alpha);
+  // An x86-64 CPU without AVX2 gets the plain loop, as the header promises, not an illegal instruction.
+  if (available()) return multiply_avx2(m, n, k, a, lda, b, ldb, c, ldc, alpha);
+  plain(m, 0, n, k, a, lda, b, ldb, c, ldc, alpha);
 }
 
 #else
