@@ -7,21 +7,20 @@
 // runs) and with a write hook fanning the batch out at an earlier hook_z (the
 // head-ablation sweep) — and the narrowed path really skips the work.
 #include <ATen/ATen.h>
-#include <ATen/record_function.h>
 #include <gtest/gtest.h>
-
-#include <mutex>
 
 #include "mechlens/interventions.hpp"
 #include "models/final_block_at.hpp"
 #include "models/registry.hpp"
 #include "final_block_at_support.hpp"
+#include "linear_rows.hpp"
 #include "tiny_llava_support.hpp"
 #include "tiny_qwen2_support.hpp"
 
 namespace mechlens {
 namespace {
 
+using testing::LinearRows;
 using testing::Scratch;
 
 EncodedInput ids_input(std::vector<std::int64_t> ids) {
@@ -33,39 +32,6 @@ EncodedInput ids_input(std::vector<std::int64_t> ids) {
 }
 
 at::Tensor positions_of(std::vector<std::int64_t> p) { return at::tensor(p, at::kLong); }
-
-// How many rows each at::linear of a call ran over: [B, rows, D] inputs.
-class LinearRows {
- public:
-  LinearRows() {
-    active_ = this;
-    handle_ = at::addGlobalCallback(
-        at::RecordFunctionCallback(&LinearRows::on_start).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
-  }
-  ~LinearRows() {
-    at::removeCallback(handle_);
-    active_ = nullptr;
-  }
-  std::vector<std::int64_t> rows() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return rows_;
-  }
-
- private:
-  static std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
-    if (!active_ || std::string(fn.name()) != "aten::linear") return nullptr;
-    const auto inputs = fn.inputs();
-    if (inputs.empty() || !inputs[0].isTensor()) return nullptr;
-    const at::Tensor& x = inputs[0].toTensor();
-    std::lock_guard<std::mutex> lock(active_->mutex_);
-    active_->rows_.push_back(x.dim() >= 2 ? x.size(-2) : 1);
-    return nullptr;
-  }
-  static inline LinearRows* active_ = nullptr;
-  mutable std::mutex mutex_;
-  std::vector<std::int64_t> rows_;
-  at::CallbackHandle handle_ = 0;
-};
 
 // The final block alone (first = last layer): only k_proj and v_proj run
 // over all T positions; q, o, gate, up, down over the P asked for. With a
@@ -193,6 +159,11 @@ TEST_F(Qwen2FinalBlockAt, HeadAblationFanOutEqualsTheFullForward) {
   expect_head_fan_out_matches(*model, model->make_batch({&long_input}), positions_of({6}));
 }
 
+TEST_F(Qwen2FinalBlockAt, FinalLayerAblationsNarrowAfterHookZ) {
+  testing::expect_attention_hooks_narrow_after_z(*model, model->make_batch({&long_input}), positions_of({9}), "last");
+  testing::expect_attention_hooks_narrow_after_z(*model, model->make_batch({&long_input}), positions_of({3, 7}), "two");
+}
+
 class LlavaFinalBlockAt : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -226,6 +197,7 @@ TEST_F(LlavaFinalBlockAt, NarrowedPathAndHooks) {
   expect_narrowed_path_taken(*model, single, positions_of({T - 1}));
   expect_hook_inside_final_block_falls_back(*model, single, positions_of({T / 2, T - 1}));
   expect_head_fan_out_matches(*model, single, positions_of({T - 1}));
+  testing::expect_attention_hooks_narrow_after_z(*model, single, positions_of({T - 1}), "llava");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "mechlens/interventions.hpp"
 #include "models/final_block_at.hpp"
+#include "final_block_at_support.hpp"
 #include "tiny_bert_support.hpp"
 
 namespace mechlens {
@@ -58,6 +59,13 @@ TEST_F(FinalBlockAt, HooksOnTheFinalBlockSeeEveryPosition) {
   EXPECT_EQ(seen_mlp, (std::vector<std::int64_t>{length}));  // a hook inside the block: every position runs
   EXPECT_LT(testing::max_abs_diff(with_pre, with_mlp), 1e-10);
   EXPECT_LT(testing::max_abs_diff(with_pre, model->forward(p.batch, nullptr, answer)), 1e-10);
+}
+
+TEST_F(FinalBlockAt, FinalLayerAblationsNarrowAfterHookZ) {
+  const auto p = testing::prompts(*model, {"where is the [MASK] dog ?"});
+  const std::int64_t answer = p.encoded[0].answer_position;
+  testing::expect_attention_hooks_narrow_after_z(*model, p.batch, at::tensor({answer}, at::kLong), "answer");
+  testing::expect_attention_hooks_narrow_after_z(*model, p.batch, at::tensor({answer, std::int64_t{0}}, at::kLong), "two");
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // logits equal the full forward's gathered at the positions from every
 // layer — partial rotary, LongRoPE's short and long factors (the forward's
 // length picks them), a mixed batch whose image rows run the vision LoRA,
-// right padding — and a hook inside the final block sees every position.
+// right padding — and a hook inside the final block sees every position
+// (hooks in its attention alone: the block narrows after hook_z).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -73,6 +74,14 @@ TEST_F(Phi4mmFinalBlockAt, NarrowedRowsAndHookFallback) {
   EXPECT_EQ(mlp, (std::vector<std::int64_t>{12}));
   EXPECT_LT(testing::max_abs_diff(hooked, model->forward_from(0, embeds, b.batch, &inside, positions)), 1e-5);
   EXPECT_GT(testing::max_abs_diff(hooked, model->forward_from(0, embeds, b.batch, nullptr, positions)), 1e-4);
+}
+
+TEST_F(Phi4mmFinalBlockAt, FinalLayerAblationsNarrowAfterHookZ) {
+  const auto text = batch(1, 12, {false});
+  testing::expect_attention_hooks_narrow_after_z(*model, text.batch, at::tensor({std::int64_t{11}}, at::kLong), "text");
+  const auto image = batch(1, 12, {true});  // the vision LoRA on
+  testing::expect_attention_hooks_narrow_after_z(*model, image.batch, at::tensor({std::int64_t{4}, std::int64_t{11}}, at::kLong),
+                                                 "image row");
 }
 
 }  // namespace

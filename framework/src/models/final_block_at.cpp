@@ -2,14 +2,35 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
+
 namespace mechlens::models {
 
-bool hooks_inside_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks) {
+namespace {
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Whether `hooks` want a point of block `layer` past hook_resid_pre, beyond
+// the attention too when `past_attention`.
+bool hooks_in_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks, bool past_attention) {
   if (!hooks || hooks->empty()) return false;
   const std::string prefix = "blocks." + std::to_string(layer) + ".";
-  for (const HookPoint& p : points)
-    if (p.name.rfind(prefix, 0) == 0 && p.name != prefix + "hook_resid_pre" && hooks->wants(p.name)) return true;
+  for (const HookPoint& p : points) {
+    if (!starts_with(p.name, prefix) || p.name == prefix + "hook_resid_pre") continue;
+    if (past_attention && starts_with(p.name, prefix + "attn.")) continue;
+    if (hooks->wants(p.name)) return true;
+  }
   return false;
+}
+
+}  // namespace
+
+bool hooks_inside_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks) {
+  return hooks_in_block(points, layer, hooks, false);
+}
+
+bool hooks_past_attention(const std::vector<HookPoint>& points, int layer, const HookSet* hooks) {
+  return hooks_in_block(points, layer, hooks, true);
 }
 
 at::Tensor forward_from_at(const Model& model, int layer, at::Tensor residual, const Batch& batch,

@@ -19,17 +19,26 @@ class FinalBlockAtPositions {
   virtual ~FinalBlockAtPositions() = default;
   // Blocks [first, n_layers) from `residual` (the resid_pre of `first`),
   // returning the final residual at `positions` ([P] int64, the same for
-  // every row) → [B, P, D]. Hooks keep their contract: when a hook wants any
-  // point of the final block past its hook_resid_pre, every position runs and
+  // every row) → [B, P, D]. Hooks keep their contract: when a hook wants a
+  // point of the final block's attention, the attention runs at every
+  // position and z is narrowed to the positions after hook_z; when one wants
+  // a point past the attention, the whole block runs at every position and
   // the rows are gathered afterwards.
   virtual at::Tensor run_blocks_at(at::Tensor residual, const Batch& batch, int first, const at::Tensor& positions,
                                    const HookSet* hooks) const = 0;
 };
 
 // Whether `hooks` want a point of block `layer` past its hook_resid_pre
-// (among the model's `points`): then run_blocks_at must run that block at
-// every position, so that the hook sees what it sees in the full forward.
+// (among the model's `points`): then run_blocks_at must run that block's
+// attention at every position, so that the hook sees what it sees in the
+// full forward.
 bool hooks_inside_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks);
+
+// Whether they want one past its attention (hook_attn_out, hook_mlp_out,
+// hook_resid_post): then the whole block runs at every position. Hooks in
+// the attention alone (attn.*, a head sweep's hook_z) leave the rest of the
+// block, from the output projection on, at the positions.
+bool hooks_past_attention(const std::vector<HookPoint>& points, int layer, const HookSet* hooks);
 
 // Logits at `positions` from the residual entering `layer`: the adapter's
 // final-block-at-positions path when it has one and `positions` is [P],

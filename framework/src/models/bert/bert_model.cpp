@@ -48,22 +48,27 @@ at::Tensor BertModel::head_view(const at::Tensor& t) const {
   return t.view({t.size(0), t.size(1), config_.num_heads, config_.head_dim()});
 }
 
+at::Tensor BertModel::self_attention(const BertLayerWeights& w, const at::Tensor& x, const at::Tensor& mask,
+                                     const HookScope& scope, at::Tensor* unhooked_z) const {
+  // q, k, v from one GEMM, each a view of its columns; sizes come from the
+  // tensor at hand (a write hook may have changed the batch).
+  const auto width = config_.num_heads * config_.head_dim();
+  const at::Tensor qkv = w.qkv(x);
+  const auto part = [&](int i) { return head_view(qkv.narrow(-1, i * width, width)); };
+  return layers::attention(part(0), part(1), part(2), mask, scope.sub("attn."), 0.0, unhooked_z);
+}
+
 at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, int last,
                                  const HookSet* hooks) const {
   if (first < 0 || last > config_.num_layers || first > last)
     fail("bert", "blocks [" + std::to_string(first) + ", " + std::to_string(last) + ") out of range");
-  const auto heads = config_.num_heads, d_head = config_.head_dim();
   const at::Tensor mask = layers::make_attention_mask(batch.attention_mask, x.size(1), x.size(1), false, x.device());
   for (int l = first; l < last; ++l) {
     const BertLayerWeights& w = weights_.layers[l];
     const HookScope scope(hooks, "blocks." + std::to_string(l) + ".");
     x = scope("hook_resid_pre", std::move(x));
-    // q, k, v from one GEMM, each a view of its columns; sizes come from the
-    // tensor at hand (a write hook may have changed the batch).
-    const at::Tensor qkv = w.qkv(x);
-    const auto part = [&](int i) { return head_view(qkv.narrow(-1, i * heads * d_head, heads * d_head)); };
     at::Tensor unhooked_z;
-    const at::Tensor z = layers::attention(part(0), part(1), part(2), mask, scope.sub("attn."), 0.0, &unhooked_z);
+    const at::Tensor z = self_attention(w, x, mask, scope, &unhooked_z);
     at::Tensor attn_out = layers::project_heads(w.attn_out, z, unhooked_z);
     attn_out = scope("hook_attn_out", std::move(attn_out));
     x = w.attn_ln(x + attn_out);
@@ -78,22 +83,33 @@ at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, in
 at::Tensor BertModel::run_blocks_at(at::Tensor x, const Batch& batch, int first, const at::Tensor& positions,
                                    const HookSet* hooks) const {
   const int last = config_.num_layers - 1;
-  const std::string prefix = "blocks." + std::to_string(last) + ".";
-  if (first > last || hooks_inside_block(hook_points(), last, hooks)) return gather_positions(run_blocks(std::move(x), batch, first, config_.num_layers, hooks), positions);
+  if (first > last || hooks_past_attention(hook_points(), last, hooks))
+    return gather_positions(run_blocks(std::move(x), batch, first, config_.num_layers, hooks), positions);
 
   x = run_blocks(std::move(x), batch, first, last, hooks);
   const BertLayerWeights& w = weights_.layers[last];
-  const HookScope scope(hooks, prefix);
+  const HookScope scope(hooks, "blocks." + std::to_string(last) + ".");
   x = scope("hook_resid_pre", std::move(x));
-  // Keys and values from every position; everything else at the rows asked for.
-  const at::Tensor rows = x.index_select(1, positions.to(x.device(), at::kLong));  // [B, P, D]
-  const auto heads = config_.num_heads, d_head = config_.head_dim(), D = heads * d_head;
-  const at::Tensor kv = w.qkv.rows(D, 2 * D)(x);  // keys and values: one GEMM
-  const at::Tensor mask =
-      layers::make_attention_mask(batch.attention_mask, rows.size(1), x.size(1), false, x.device());
-  at::Tensor z = layers::attention(head_view(w.qkv.rows(0, D)(rows)), head_view(kv.narrow(-1, 0, D)),
-                                   head_view(kv.narrow(-1, D, D)), mask, scope.sub("attn."));
-  at::Tensor h = w.attn_ln(rows + w.attn_out(z.reshape({z.size(0), z.size(1), heads * d_head})));
+  const at::Tensor pos = positions.to(x.device(), at::kLong);
+  const at::Tensor rows = x.index_select(1, pos);  // [B, P, D]
+  at::Tensor attn_out;
+  if (hooks_inside_block(hook_points(), last, hooks)) {
+    // Hooks see the attention at every position; the block narrows after hook_z.
+    const at::Tensor mask = layers::make_attention_mask(batch.attention_mask, x.size(1), x.size(1), false, x.device());
+    at::Tensor unhooked_z;
+    const at::Tensor z = self_attention(w, x, mask, scope, &unhooked_z);
+    attn_out = layers::project_heads_at(w.attn_out, z, unhooked_z, pos);
+  } else {
+    // Keys and values from every position; everything else at the rows asked for.
+    const auto D = config_.num_heads * config_.head_dim();
+    const at::Tensor kv = w.qkv.rows(D, 2 * D)(x);  // keys and values: one GEMM
+    const at::Tensor mask =
+        layers::make_attention_mask(batch.attention_mask, rows.size(1), x.size(1), false, x.device());
+    const at::Tensor z = layers::attention(head_view(w.qkv.rows(0, D)(rows)), head_view(kv.narrow(-1, 0, D)),
+                                           head_view(kv.narrow(-1, D, D)), mask, scope.sub("attn."));
+    attn_out = w.attn_out(z.reshape({z.size(0), z.size(1), D}));
+  }
+  const at::Tensor h = w.attn_ln(rows + attn_out);
   return w.output_ln(h + w.output(layers::activate(config_.hidden_act, w.intermediate(h))));
 }
 

@@ -72,6 +72,10 @@ class BertModel final : public Model, public FinalBlockAtPositions {
   EncodedInput finish(tokenize::Encoding encoding, bool with_specials) const;
   // [B, T, H * dh] → [B, T, H, dh] (a view: columns of the stacked q/k/v output).
   at::Tensor head_view(const at::Tensor& t) const;
+  // Layer w's self-attention over x [B, T, D] → z [B, T, H, dh] (hooks
+  // attn.* under `scope`; `unhooked_z` as layers::attend's).
+  at::Tensor self_attention(const BertLayerWeights& w, const at::Tensor& x, const at::Tensor& mask,
+                            const HookScope& scope, at::Tensor* unhooked_z) const;
 
   std::shared_ptr<checkpoint::Checkpoint> ckpt_;  // owns the mappings the weights alias
   BertConfig config_;

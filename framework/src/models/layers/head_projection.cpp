@@ -37,4 +37,13 @@ at::Tensor project_heads(const Linear& o, const at::Tensor& z, const at::Tensor&
   return out;
 }
 
+at::Tensor project_heads_at(const Linear& o, const at::Tensor& z, const at::Tensor& unhooked_z,
+                            const at::Tensor& positions) {
+  // Aliasing is judged before the gather, which copies: a hook that wrote
+  // into the clean z must still take the plain path.
+  const bool clean_known = unhooked_z.defined() && !z.storage().is_alias_of(unhooked_z.storage());
+  return project_heads(o, z.index_select(1, positions),
+                       clean_known ? unhooked_z.index_select(1, positions) : at::Tensor());
+}
+
 }  // namespace mechlens::layers

@@ -22,4 +22,9 @@ namespace mechlens::layers {
 // (attend's out-parameter; undefined = unknown).
 at::Tensor project_heads(const Linear& o, const at::Tensor& z, const at::Tensor& unhooked_z);
 
+// The same at `positions` ([P] int64) only → [B, P, d]: a final block
+// narrowed after hook_z (models/final_block_at.hpp).
+at::Tensor project_heads_at(const Linear& o, const at::Tensor& z, const at::Tensor& unhooked_z,
+                            const at::Tensor& positions);
+
 }  // namespace mechlens::layers

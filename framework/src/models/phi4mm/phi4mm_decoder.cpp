@@ -23,14 +23,25 @@ at::Tensor Phi4mmDecoder::embed_tokens(const at::Tensor& ids) const {
   return layers::checked_embedding(weights_.embed_tokens, ids, config_.vocab_size, "phi4mm");
 }
 
+at::Tensor Phi4mmDecoder::self_attention(const Phi4mmLayerWeights& w, const at::Tensor& x, const LoraRows& lora,
+                                         const layers::RotaryTables& rotary, const at::Tensor& mask,
+                                         const HookScope& scope) const {
+  const std::int64_t heads = config_.num_heads, kv = config_.num_kv_heads, dh = config_.head_dim;
+  const at::Tensor qkv = w.qkv_proj(w.input_layernorm(x), lora);
+  // Sizes from the tensor at hand: a write hook may have changed the batch.
+  const auto heads_of = [&](std::int64_t offset, std::int64_t n) {
+    return qkv.narrow(-1, offset, n * dh).view({qkv.size(0), qkv.size(1), n, dh});
+  };
+  return layers::rotary_attention(heads_of(0, heads), heads_of(heads * dh, kv), heads_of((heads + kv) * dh, kv), rotary,
+                                  mask, scope.sub("attn."));
+}
+
 at::Tensor Phi4mmDecoder::run_blocks(at::Tensor x, const at::Tensor& attention_mask, const LoraRows& lora, int first,
                                      int last, const HookSet* hooks) const {
   if (first < 0 || last > config_.num_layers || first > last)
     fail("phi4mm", "blocks [" + std::to_string(first) + ", " + std::to_string(last) + ") out of range");
   if (first == last) return x;
   const auto length = x.size(1);
-  const std::int64_t heads = config_.num_heads, kv = config_.num_kv_heads, dh = config_.head_dim;
-  const std::int64_t q_width = heads * dh, kv_width = kv * dh;
   const at::Tensor mask = layers::make_attention_mask(attention_mask, length, length, true, x.device());
   // LongRoPE picks its factors by the length of this forward (the padded batch length).
   const layers::RotaryTables rotary = rope_tables(config_, length, x.scalar_type(), x.device());
@@ -38,14 +49,8 @@ at::Tensor Phi4mmDecoder::run_blocks(at::Tensor x, const at::Tensor& attention_m
     const Phi4mmLayerWeights& w = weights_.layers[l];
     const HookScope scope(hooks, "blocks." + std::to_string(l) + ".");
     x = scope("hook_resid_pre", std::move(x));
-    const at::Tensor qkv = w.qkv_proj(w.input_layernorm(x), lora);
-    // Sizes from the tensor at hand: a write hook may have changed the batch.
-    const auto heads_of = [&](std::int64_t offset, std::int64_t n) {
-      return qkv.narrow(-1, offset, n * dh).view({qkv.size(0), qkv.size(1), n, dh});
-    };
-    at::Tensor z = layers::rotary_attention(heads_of(0, heads), heads_of(q_width, kv), heads_of(q_width + kv_width, kv),
-                                            rotary, mask, scope.sub("attn."));
-    at::Tensor attn_out = w.o_proj(z.reshape({z.size(0), z.size(1), q_width}), lora);
+    const at::Tensor z = self_attention(w, x, lora, rotary, mask, scope);
+    at::Tensor attn_out = w.o_proj(z.reshape({z.size(0), z.size(1), z.size(2) * z.size(3)}), lora);
     attn_out = scope("hook_attn_out", std::move(attn_out));
     x = x + attn_out;
     at::Tensor mlp_out = mlp(w, w.post_attention_layernorm(x), lora);
@@ -66,7 +71,7 @@ at::Tensor Phi4mmDecoder::run_blocks_at(at::Tensor x, const at::Tensor& attentio
   if (first < 0 || first > last)
     fail("phi4mm", "run_blocks_at: first block " + std::to_string(first) + " outside [0, " +
                        std::to_string(config_.num_layers) + ")");
-  if (models::hooks_inside_block(hook_points(), last, hooks))
+  if (models::hooks_past_attention(hook_points(), last, hooks))
     return gather_positions(run_blocks(std::move(x), attention_mask, lora, first, config_.num_layers, hooks), positions);
 
   x = run_blocks(std::move(x), attention_mask, lora, first, last, hooks);
@@ -77,17 +82,26 @@ at::Tensor Phi4mmDecoder::run_blocks_at(at::Tensor x, const at::Tensor& attentio
   const std::int64_t heads = config_.num_heads, kv = config_.num_kv_heads, dh = config_.head_dim;
   const std::int64_t q_width = heads * dh, kv_width = kv * dh;
   const at::Tensor pos = positions.to(x.device(), at::kLong);
-  const at::Tensor qkv = w.qkv_proj(w.input_layernorm(x), lora);
-  const auto heads_of = [&](const at::Tensor& t, std::int64_t offset, std::int64_t n) {
-    return t.narrow(-1, offset, n * dh).view({t.size(0), t.size(1), n, dh});
-  };
-  // LongRoPE's factors by the length of the whole forward, as run_blocks;
-  // each query rotated at its own position, its mask row key <= position.
+  // LongRoPE's factors by the length of the whole forward, as run_blocks.
   const layers::RotaryTables rotary = rope_tables(config_, length, x.scalar_type(), x.device());
-  const at::Tensor q = layers::apply_rotary(heads_of(qkv.index_select(1, pos), 0, heads), layers::rotary_at(rotary, pos));
-  const at::Tensor k = layers::apply_rotary(heads_of(qkv, q_width, kv), rotary);
-  const at::Tensor mask = layers::causal_mask_at(attention_mask, pos, length, x.device());
-  const at::Tensor z = layers::attend(q, k, heads_of(qkv, q_width + kv_width, kv), mask, scope.sub("attn."));
+  at::Tensor z;
+  if (models::hooks_inside_block(hook_points(), last, hooks)) {
+    // Hooks see the attention at every position; the block narrows after hook_z.
+    const at::Tensor mask = layers::make_attention_mask(attention_mask, length, length, true, x.device());
+    z = self_attention(w, x, lora, rotary, mask, scope).index_select(1, pos);
+  } else {
+    // The fused qkv_proj at every position (k and v need them); each query
+    // rotated at its own position, its mask row key <= position.
+    const at::Tensor qkv = w.qkv_proj(w.input_layernorm(x), lora);
+    const auto heads_of = [&](const at::Tensor& t, std::int64_t offset, std::int64_t n) {
+      return t.narrow(-1, offset, n * dh).view({t.size(0), t.size(1), n, dh});
+    };
+    const at::Tensor q =
+        layers::apply_rotary(heads_of(qkv.index_select(1, pos), 0, heads), layers::rotary_at(rotary, pos));
+    const at::Tensor k = layers::apply_rotary(heads_of(qkv, q_width, kv), rotary);
+    const at::Tensor mask = layers::causal_mask_at(attention_mask, pos, length, x.device());
+    z = layers::attend(q, k, heads_of(qkv, q_width + kv_width, kv), mask, scope.sub("attn."));
+  }
   at::Tensor rows = x.index_select(1, pos);
   rows = rows + w.o_proj(z.reshape({z.size(0), z.size(1), q_width}), lora);
   return rows + mlp(w, w.post_attention_layernorm(rows), lora);

@@ -24,6 +24,7 @@
 #include "checkpoint/tensor_table.hpp"
 #include "mechlens/hooks.hpp"
 #include "mechlens/model.hpp"
+#include "models/layers/rotary.hpp"
 #include "models/phi4mm/phi4mm_config.hpp"
 #include "models/phi4mm/phi4mm_weights.hpp"
 
@@ -48,15 +49,20 @@ class Phi4mmDecoder {
   // output, FFN and norms at `positions` only ([P] int64, the same for every
   // row), its keys and values from every position → [B, P, D]
   // (models::FinalBlockAtPositions). The fused qkv_proj runs at every
-  // position (k and v need them; q is taken at the rows). When `hooks` want
-  // a point of the final block past hook_resid_pre, every position runs and
-  // the rows are gathered.
+  // position (k and v need them; q is taken at the rows). Hooks in the
+  // final block's attention see it at every position (then the block
+  // narrows after hook_z); with hooks past it, every position runs and the
+  // rows are gathered.
   at::Tensor run_blocks_at(at::Tensor x, const at::Tensor& attention_mask, const LoraRows& lora, int first,
                            const at::Tensor& positions, const HookSet* hooks) const;
   at::Tensor unembed(const at::Tensor& residual, const HookSet* hooks) const;
   at::Tensor unembed_unnormalized(const at::Tensor& residual) const;
 
  private:
+  // Layer w's attention over x [B, T, D] → z [B, T, H, dh] (input norm,
+  // fused qkv_proj, rotary; hooks attn.* under `scope`).
+  at::Tensor self_attention(const Phi4mmLayerWeights& w, const at::Tensor& x, const LoraRows& lora,
+                            const layers::RotaryTables& rotary, const at::Tensor& mask, const HookScope& scope) const;
   // The gated FFN (gate_up_proj fused, gate first) of layer weights `w`.
   at::Tensor mlp(const Phi4mmLayerWeights& w, const at::Tensor& x, const LoraRows& lora) const;
 

@@ -62,8 +62,9 @@ class Qwen2Decoder {
   // output, FFN and norms at `positions` only ([P] int64, any positions,
   // the same for every row); its keys and values from every position →
   // [B, P, D] (models::FinalBlockAtPositions, which both adapters forward
-  // to). When `hooks` want a point of the final block past hook_resid_pre,
-  // every position runs and the rows are gathered. No prefix reuse.
+  // to). Hooks in the final block's attention see it at every position
+  // (then the block narrows after hook_z); with hooks past it, every
+  // position runs and the rows are gathered. No prefix reuse.
   at::Tensor run_blocks_at(at::Tensor x, const at::Tensor& attention_mask, int first, const at::Tensor& positions,
                            const HookSet* hooks) const;
   // Final norm (ln_final.hook_normalized) and LM head.
