@@ -3,9 +3,10 @@
 // model (both through Qwen2Decoder::run_blocks_at). The logits equal the full
 // forward's gathered at the positions — from every layer, at the last, a
 // middle (its own rotary angle and causal row) and several positions, in a
-// right-padded batch, with hooks inside the final block (every position then
-// runs) and with a write hook fanning the batch out at an earlier hook_z (the
-// head-ablation sweep) — and the narrowed path really skips the work.
+// right-padded batch, with hooks past the final block's attention (every
+// position then runs), in its attention alone (it narrows after hook_z) and
+// with a write hook fanning the batch out at hook_z (the head-ablation
+// sweep) — and the narrowed path really skips the work.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -35,7 +36,8 @@ at::Tensor positions_of(std::vector<std::int64_t> p) { return at::tensor(p, at::
 
 // The final block alone (first = last layer): only k_proj and v_proj run
 // over all T positions; q, o, gate, up, down over the P asked for. With a
-// hook inside the block every projection runs over T (and the hook sees T).
+// hook past the block's attention every projection runs over T (and the
+// hook sees T).
 void expect_narrowed_path_taken(const Model& model, const Batch& batch, const at::Tensor& positions) {
   at::NoGradGuard no_grad;
   const auto* narrow = dynamic_cast<const models::FinalBlockAtPositions*>(&model);
@@ -70,8 +72,9 @@ void expect_narrowed_path_taken(const Model& model, const Batch& batch, const at
   EXPECT_EQ(mlp_seen, (std::vector<std::int64_t>{T}));
 }
 
-// A hook on a final-block point: every position runs, the hook sees them all,
-// and the logits are the full forward's.
+// Hooks in the final block, one of them past its attention (hook_attn_out):
+// every position runs, the hooks see them all, and the logits are the full
+// forward's.
 void expect_hook_inside_final_block_falls_back(const Model& model, const Batch& batch, const at::Tensor& positions) {
   at::NoGradGuard no_grad;
   const int last = model.geometry().n_layers - 1;
@@ -95,7 +98,7 @@ void expect_hook_inside_final_block_falls_back(const Model& model, const Batch& 
 
 // The sweep's fan-out: zero-ablating every head of `layer` turns batch 1
 // into one row per head at hook_z; from an earlier layer the narrowed final
-// block runs at that batch (and from the last layer the hook falls back).
+// block runs at that batch (and in the last layer it narrows after hook_z).
 void expect_head_fan_out_matches(const Model& model, const Batch& single, const at::Tensor& positions) {
   at::NoGradGuard no_grad;
   const Geometry g = model.geometry();
@@ -162,6 +165,8 @@ TEST_F(Qwen2FinalBlockAt, HeadAblationFanOutEqualsTheFullForward) {
 TEST_F(Qwen2FinalBlockAt, FinalLayerAblationsNarrowAfterHookZ) {
   testing::expect_attention_hooks_narrow_after_z(*model, model->make_batch({&long_input}), positions_of({9}), "last");
   testing::expect_attention_hooks_narrow_after_z(*model, model->make_batch({&long_input}), positions_of({3, 7}), "two");
+  testing::expect_attention_hooks_narrow_after_z(*model, model->make_batch({&long_input, &short_input}),
+                                                 positions_of({6, 3, 6}), "right-padded batch, a position repeated");
 }
 
 class LlavaFinalBlockAt : public ::testing::Test {

@@ -1,7 +1,8 @@
 // The final block at the answer positions only (models/final_block_at.hpp,
 // issue 14): the same logits as the full forward gathered at those
 // positions, from every layer on, and hooks keep their contract (a hook on
-// the final block sees every position).
+// the final block sees every position; past its attention the whole block
+// runs at every position, in the attention alone it narrows after hook_z).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -56,7 +57,7 @@ TEST_F(FinalBlockAt, HooksOnTheFinalBlockSeeEveryPosition) {
   EXPECT_EQ(seen_pre, (std::vector<std::int64_t>{length}));  // resid_pre is whole on the narrowed path too
   hooks.add_read("blocks.2.hook_mlp_out", [&](const std::string&, const at::Tensor& v) { seen_mlp.push_back(v.size(1)); });
   const at::Tensor with_mlp = models::forward_from_at(*model, 0, model->embed(p.batch, nullptr), p.batch, &hooks, answer);
-  EXPECT_EQ(seen_mlp, (std::vector<std::int64_t>{length}));  // a hook inside the block: every position runs
+  EXPECT_EQ(seen_mlp, (std::vector<std::int64_t>{length}));  // a hook past the block's attention: every position runs
   EXPECT_LT(testing::max_abs_diff(with_pre, with_mlp), 1e-10);
   EXPECT_LT(testing::max_abs_diff(with_pre, model->forward(p.batch, nullptr, answer)), 1e-10);
 }

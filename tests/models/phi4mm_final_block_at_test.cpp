@@ -64,7 +64,7 @@ TEST_F(Phi4mmFinalBlockAt, NarrowedRowsAndHookFallback) {
   const at::Tensor rows = model->run_blocks_at(embeds, b.batch, 0, positions, &at_pre);
   EXPECT_EQ(rows.sizes(), (std::vector<std::int64_t>{2, 2, model->geometry().d_model}));
   EXPECT_EQ(pre, (std::vector<std::int64_t>{12}));
-  // A write hook inside the final block: every position runs and the hook's edit counts.
+  // A write hook past the final block's attention: every position runs and the hook's edit counts.
   HookSet inside;
   inside.add_write("blocks.2.hook_mlp_out", [&](const std::string&, const at::Tensor& v) {
     mlp.push_back(v.size(1));
@@ -82,6 +82,9 @@ TEST_F(Phi4mmFinalBlockAt, FinalLayerAblationsNarrowAfterHookZ) {
   const auto image = batch(1, 12, {true});  // the vision LoRA on
   testing::expect_attention_hooks_narrow_after_z(*model, image.batch, at::tensor({std::int64_t{4}, std::int64_t{11}}, at::kLong),
                                                  "image row");
+  const auto mixed = batch(2, 12, {false, true});  // row 1 right-padded, with the LoRA
+  testing::expect_attention_hooks_narrow_after_z(*model, mixed.batch, at::tensor({std::int64_t{8}, std::int64_t{5}}, at::kLong),
+                                                 "mixed padded batch");
 }
 
 }  // namespace

@@ -31,24 +31,31 @@ inline void expect_narrowed_equals_full_forward(const Model& model, const Batch&
   }
 }
 
-// Zero-ablating each head of the final layer fans batch 1 out to one row per
-// head at its hook_z (as the sweep's hooks do; written out here so that the
-// models' tests need no interventions library). The attention runs at every position (a hook on the
-// pattern sees [.., T, T]); the output projection, FFN and unembedding run
-// at the P positions only; and the logits are the full forward's.
-inline void expect_attention_hooks_narrow_after_z(const Model& model, const Batch& single,
+// Hooks in the final block's attention alone narrow it after hook_z: the
+// attention runs at every position (a hook on the pattern sees [.., T, T]);
+// the output projection, FFN and unembedding run at the P positions only;
+// and the logits are the full forward's. With a batch of one, the write hook
+// on hook_z zero-ablates each head of the final layer in its own row (batch
+// 1 fanned out to H rows, as the sweep's hooks do: written out here so that
+// the models' tests need no interventions library); with more rows it
+// zeroes head 0 in every row (no fan-out: the plain projection).
+inline void expect_attention_hooks_narrow_after_z(const Model& model, const Batch& batch,
                                                   const at::Tensor& positions, const std::string& what) {
   at::NoGradGuard no_grad;
   const Geometry g = model.geometry();
   const int last = g.n_layers - 1;
-  const at::Tensor residual = model.run_blocks(model.embed(single, nullptr), single, 0, last, nullptr);
-  const std::int64_t T = residual.size(1), P = positions.size(0);
+  const at::Tensor residual = model.run_blocks(model.embed(batch, nullptr), batch, 0, last, nullptr);
+  const std::int64_t B = residual.size(0), T = residual.size(1), P = positions.size(0);
   ASSERT_NE(T, P) << what;
+  const std::int64_t rows_out = B == 1 ? g.n_heads : B;
+  LinearRows* counting = nullptr;
+  std::size_t linears_before_z = 0;  // how many at::linear ran before hook_z fired
   HookSet hooks;
   hooks.add_write("blocks." + std::to_string(last) + ".attn.hook_z", [&](const std::string&, const at::Tensor& z) {
-    at::Tensor rows = z.expand({g.n_heads, z.size(1), z.size(2), z.size(3)}).clone();  // [H, T, H, dh]
-    for (int h = 0; h < g.n_heads; ++h) rows[h].select(1, h).zero_();
-    return rows;
+    if (counting) linears_before_z = counting->rows().size();
+    at::Tensor out = z.expand({rows_out, z.size(1), z.size(2), z.size(3)}).clone();
+    for (std::int64_t r = 0; r < rows_out; ++r) out[r].select(1, B == 1 ? r : 0).zero_();
+    return out;
   });
   std::vector<std::vector<std::int64_t>> patterns;
   hooks.add_read("blocks." + std::to_string(last) + ".attn.hook_pattern",
@@ -57,25 +64,27 @@ inline void expect_attention_hooks_narrow_after_z(const Model& model, const Batc
   at::Tensor narrow;
   {
     LinearRows count;
-    narrow = models::forward_from_at(model, last, residual, single, &hooks, positions);
+    counting = &count;
+    narrow = models::forward_from_at(model, last, residual, batch, &hooks, positions);
     rows = count.rows();
+    counting = nullptr;
   }
   ASSERT_EQ(patterns.size(), 1u) << what;
   EXPECT_EQ(patterns[0][2], T) << what;  // [B, H, T, T]: every query, every key
   EXPECT_EQ(patterns[0][3], T) << what;
-  // q/k/v over T, then everything from the output projection on over P.
-  std::size_t first_narrow = 0;
-  while (first_narrow < rows.size() && rows[first_narrow] == T) ++first_narrow;
-  EXPECT_GE(first_narrow, 1u) << what;
-  EXPECT_LE(first_narrow, 3u) << what;
-  EXPECT_GE(rows.size() - first_narrow, 3u) << what;  // projection, FFN, unembedding
-  for (std::size_t i = first_narrow; i < rows.size(); ++i) EXPECT_EQ(rows[i], P) << what << ", linear " << i;
+  // q/k/v over T before hook_z; everything after it (output projection,
+  // FFN, unembedding) over P.
+  ASSERT_GE(linears_before_z, 1u) << what;
+  ASSERT_GE(rows.size(), linears_before_z + 3) << what;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    EXPECT_EQ(rows[i], i < linears_before_z ? T : P) << what << ", linear " << i;
 
-  const at::Tensor full = model.forward_from(last, residual, single, &hooks, positions);
+  const at::Tensor full = model.forward_from(last, residual, batch, &hooks, positions);
   ASSERT_EQ(narrow.sizes(), full.sizes()) << what;
-  EXPECT_EQ(narrow.size(0), g.n_heads) << what;
+  EXPECT_EQ(narrow.size(0), rows_out) << what;
   EXPECT_LT(max_abs_diff(narrow, full), 1e-5) << what;
-  EXPECT_GT(max_abs_diff(narrow[0], narrow[1]), 1e-6) << what;  // the heads' rows differ
+  // The hook's edit counts: not the clean logits.
+  EXPECT_GT(max_abs_diff(narrow, model.forward_from(last, residual, batch, nullptr, positions)), 1e-6) << what;
 }
 
 }  // namespace mechlens::testing

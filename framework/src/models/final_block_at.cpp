@@ -6,31 +6,17 @@
 
 namespace mechlens::models {
 
-namespace {
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-
-// Whether `hooks` want a point of block `layer` past hook_resid_pre, beyond
-// the attention too when `past_attention`.
-bool hooks_in_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks, bool past_attention) {
-  if (!hooks || hooks->empty()) return false;
+FinalBlockHooks final_block_hooks(const std::vector<HookPoint>& points, int layer, const HookSet* hooks) {
+  if (!hooks || hooks->empty()) return FinalBlockHooks::none;
   const std::string prefix = "blocks." + std::to_string(layer) + ".";
+  const std::string resid_pre = prefix + "hook_resid_pre", attention = prefix + "attn.";
+  FinalBlockHooks where = FinalBlockHooks::none;
   for (const HookPoint& p : points) {
-    if (!starts_with(p.name, prefix) || p.name == prefix + "hook_resid_pre") continue;
-    if (past_attention && starts_with(p.name, prefix + "attn.")) continue;
-    if (hooks->wants(p.name)) return true;
+    if (p.name.rfind(prefix, 0) != 0 || p.name == resid_pre || !hooks->wants(p.name)) continue;
+    if (p.name.rfind(attention, 0) != 0) return FinalBlockHooks::past_attention;
+    where = FinalBlockHooks::in_attention;
   }
-  return false;
-}
-
-}  // namespace
-
-bool hooks_inside_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks) {
-  return hooks_in_block(points, layer, hooks, false);
-}
-
-bool hooks_past_attention(const std::vector<HookPoint>& points, int layer, const HookSet* hooks) {
-  return hooks_in_block(points, layer, hooks, true);
+  return where;
 }
 
 at::Tensor forward_from_at(const Model& model, int layer, at::Tensor residual, const Batch& batch,

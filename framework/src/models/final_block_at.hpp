@@ -1,8 +1,9 @@
 #pragma once
 // What an adapter may offer so that logits at a few positions cost only what
 // they need (issue 14): its final block computed at those positions alone.
-// Keys and values of the final block still come from every position; queries,
-// the attention output, the FFN and every norm run at the positions only.
+// Keys and values of the final block still come from every position; queries
+// (unless a hook wants the block's attention), the attention output, the FFN
+// and every norm run at the positions only.
 // The head-ablation sweep reaches the floor with it (ablate_each_head); the
 // results are the full forward's at those positions, up to GEMM rounding.
 #include <ATen/core/Tensor.h>
@@ -28,17 +29,14 @@ class FinalBlockAtPositions {
                                    const HookSet* hooks) const = 0;
 };
 
-// Whether `hooks` want a point of block `layer` past its hook_resid_pre
-// (among the model's `points`): then run_blocks_at must run that block's
-// attention at every position, so that the hook sees what it sees in the
-// full forward.
-bool hooks_inside_block(const std::vector<HookPoint>& points, int layer, const HookSet* hooks);
-
-// Whether they want one past its attention (hook_attn_out, hook_mlp_out,
-// hook_resid_post): then the whole block runs at every position. Hooks in
-// the attention alone (attn.*, a head sweep's hook_z) leave the rest of the
-// block, from the output projection on, at the positions.
-bool hooks_past_attention(const std::vector<HookPoint>& points, int layer, const HookSet* hooks);
+// Where `hooks` want points of block `layer` (among the model's `points`),
+// hook_resid_pre aside: nowhere; only in its attention (attn.*, as a head
+// sweep's hook_z), where run_blocks_at runs the attention at every position
+// so that they see what they see in the full forward, and narrows after
+// hook_z; or past it (hook_attn_out, hook_mlp_out, hook_resid_post), where
+// the whole block runs at every position.
+enum class FinalBlockHooks { none, in_attention, past_attention };
+FinalBlockHooks final_block_hooks(const std::vector<HookPoint>& points, int layer, const HookSet* hooks);
 
 // Logits at `positions` from the residual entering `layer`: the adapter's
 // final-block-at-positions path when it has one and `positions` is [P],

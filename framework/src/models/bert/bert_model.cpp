@@ -4,6 +4,7 @@
 
 #include "mechlens/error.hpp"
 #include "models/layers/attention.hpp"
+#include "models/layers/causal_rows.hpp"
 #include "models/layers/head_projection.hpp"
 #include "models/layers/hook_points.hpp"
 
@@ -83,7 +84,9 @@ at::Tensor BertModel::run_blocks(at::Tensor x, const Batch& batch, int first, in
 at::Tensor BertModel::run_blocks_at(at::Tensor x, const Batch& batch, int first, const at::Tensor& positions,
                                    const HookSet* hooks) const {
   const int last = config_.num_layers - 1;
-  if (first > last || hooks_past_attention(hook_points(), last, hooks))
+  layers::check_positions(positions, x.size(1));
+  const FinalBlockHooks where = final_block_hooks(hook_points(), last, hooks);
+  if (first > last || where == FinalBlockHooks::past_attention)
     return gather_positions(run_blocks(std::move(x), batch, first, config_.num_layers, hooks), positions);
 
   x = run_blocks(std::move(x), batch, first, last, hooks);
@@ -93,7 +96,7 @@ at::Tensor BertModel::run_blocks_at(at::Tensor x, const Batch& batch, int first,
   const at::Tensor pos = positions.to(x.device(), at::kLong);
   const at::Tensor rows = x.index_select(1, pos);  // [B, P, D]
   at::Tensor attn_out;
-  if (hooks_inside_block(hook_points(), last, hooks)) {
+  if (where == FinalBlockHooks::in_attention) {
     // Hooks see the attention at every position; the block narrows after hook_z.
     const at::Tensor mask = layers::make_attention_mask(batch.attention_mask, x.size(1), x.size(1), false, x.device());
     at::Tensor unhooked_z;

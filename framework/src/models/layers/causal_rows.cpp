@@ -5,7 +5,6 @@
 #include "mechlens/error.hpp"
 
 namespace mechlens::layers {
-namespace {
 
 void check_positions(const at::Tensor& positions, std::int64_t length) {
   if (!positions.defined() || positions.dim() != 1 || positions.numel() == 0)
@@ -16,8 +15,6 @@ void check_positions(const at::Tensor& positions, std::int64_t length) {
     fail("final block at positions", "positions [" + std::to_string(lo) + ", " + std::to_string(hi) +
                                          "] outside the sequence's " + std::to_string(length));
 }
-
-}  // namespace
 
 at::Tensor causal_mask_at(const at::Tensor& attention_mask, const at::Tensor& positions, std::int64_t length,
                           const at::Device& device) {

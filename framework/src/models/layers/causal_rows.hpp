@@ -10,6 +10,10 @@
 
 namespace mechlens::layers {
 
+// Fails unless `positions` is a non-empty [P] tensor with each in [0, length)
+// (any adapter's final block at positions, BERT's too).
+void check_positions(const at::Tensor& positions, std::int64_t length);
+
 // Boolean mask [B|1, 1, P, T], true = may attend: key <= positions[p] and
 // the key is a real token of that row (`attention_mask` [B, T], true = real;
 // undefined = no padding). `positions` [P] int64, each in [0, T).

@@ -71,7 +71,9 @@ at::Tensor Phi4mmDecoder::run_blocks_at(at::Tensor x, const at::Tensor& attentio
   if (first < 0 || first > last)
     fail("phi4mm", "run_blocks_at: first block " + std::to_string(first) + " outside [0, " +
                        std::to_string(config_.num_layers) + ")");
-  if (models::hooks_past_attention(hook_points(), last, hooks))
+  layers::check_positions(positions, x.size(1));
+  const models::FinalBlockHooks where = models::final_block_hooks(hook_points(), last, hooks);
+  if (where == models::FinalBlockHooks::past_attention)
     return gather_positions(run_blocks(std::move(x), attention_mask, lora, first, config_.num_layers, hooks), positions);
 
   x = run_blocks(std::move(x), attention_mask, lora, first, last, hooks);
@@ -85,8 +87,10 @@ at::Tensor Phi4mmDecoder::run_blocks_at(at::Tensor x, const at::Tensor& attentio
   // LongRoPE's factors by the length of the whole forward, as run_blocks.
   const layers::RotaryTables rotary = rope_tables(config_, length, x.scalar_type(), x.device());
   at::Tensor z;
-  if (models::hooks_inside_block(hook_points(), last, hooks)) {
-    // Hooks see the attention at every position; the block narrows after hook_z.
+  if (where == models::FinalBlockHooks::in_attention) {
+    // Hooks see the attention at every position; the block narrows after
+    // hook_z. (No W_O shortcut here: o_proj carries the per-row LoRA, so a
+    // last-layer sweep projects all of its R x P rows.)
     const at::Tensor mask = layers::make_attention_mask(attention_mask, length, length, true, x.device());
     z = self_attention(w, x, lora, rotary, mask, scope).index_select(1, pos);
   } else {

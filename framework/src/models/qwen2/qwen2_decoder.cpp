@@ -79,7 +79,9 @@ at::Tensor Qwen2Decoder::run_blocks_at(at::Tensor x, const at::Tensor& attention
   if (first < 0 || first > last)
     fail("qwen2", "run_blocks_at: first block " + std::to_string(first) + " outside [0, " +
                       std::to_string(config_.num_layers) + ")");
-  if (hooks_past_attention(hook_points(), last, hooks))
+  layers::check_positions(positions, x.size(1));
+  const FinalBlockHooks where = final_block_hooks(hook_points(), last, hooks);
+  if (where == FinalBlockHooks::past_attention)
     return gather_positions(run_blocks(std::move(x), attention_mask, first, config_.num_layers, hooks), positions);
 
   x = run_blocks(std::move(x), attention_mask, first, last, hooks);
@@ -91,7 +93,7 @@ at::Tensor Qwen2Decoder::run_blocks_at(at::Tensor x, const at::Tensor& attention
   const layers::RotaryTables rotary =
       layers::rotary_tables(length, config_.head_dim, config_.rope_theta, x.scalar_type(), x.device());
   at::Tensor rows = x.index_select(1, pos);
-  if (hooks_inside_block(hook_points(), last, hooks)) {
+  if (where == FinalBlockHooks::in_attention) {
     // Hooks see the attention at every position; the block narrows after hook_z.
     const layers::CausalPass pass(attention_mask, length, nullptr, x.device());
     at::Tensor unhooked_z;
