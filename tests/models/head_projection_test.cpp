@@ -5,11 +5,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <ATen/record_function.h>
-
-#include <atomic>
+#include <cmath>
 #include <limits>
 
+#include "linear_rows.hpp"
 #include "models/layers/head_projection.hpp"
 
 namespace mechlens {
@@ -21,19 +20,12 @@ layers::Linear random_projection() { return {at::randn({D, H * dh}), at::randn({
 
 at::Tensor plain(const layers::Linear& o, const at::Tensor& z) { return o(z.reshape({z.size(0), T, H * dh})); }
 
-// The batch the last at::linear ran at: 1 when the projection ran once for the clean z.
-std::atomic<std::int64_t> linear_batch{-1};
-std::unique_ptr<at::ObserverContext> record_linear_batch(const at::RecordFunction& fn) {
-  if (std::string(fn.name()) == "aten::linear" && !fn.inputs().empty() && fn.inputs()[0].isTensor())
-    linear_batch = fn.inputs()[0].toTensor().size(0);
-  return nullptr;
-}
+// The batch the projection's one at::linear ran at: 1 when it ran once for the clean z.
 std::int64_t batch_of_projection(const layers::Linear& o, const at::Tensor& z, const at::Tensor& clean) {
-  const auto handle = at::addGlobalCallback(
-      at::RecordFunctionCallback(&record_linear_batch).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
+  const testing::LinearRows linears;
   layers::project_heads(o, z, clean);
-  at::removeCallback(handle);
-  return linear_batch.exchange(-1);
+  const auto shapes = linears.shapes();
+  return shapes.size() == 1 ? shapes[0][0] : -1;
 }
 
 TEST(HeadProjection, FannedOutRowsWithOneHeadChangedEqualThePlainProjection) {

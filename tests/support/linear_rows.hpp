@@ -1,7 +1,7 @@
 #pragma once
-// Counts the rows each at::linear runs over while it is alive (the
-// position axis, size(-2), of its input): how tests see that a narrowed
-// path really skipped the work.
+// Records the input shape of each at::linear that runs while it is alive:
+// how tests see that a narrowed path really skipped the work (rows(): the
+// position axis, size(-2)) or at which batch a projection ran.
 #include <ATen/ATen.h>
 #include <ATen/record_function.h>
 
@@ -23,9 +23,14 @@ class LinearRows {
     at::removeCallback(handle_);
     active_ = nullptr;
   }
-  std::vector<std::int64_t> rows() const {
+  std::vector<std::vector<std::int64_t>> shapes() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return rows_;
+    return shapes_;
+  }
+  std::vector<std::int64_t> rows() const {
+    std::vector<std::int64_t> out;
+    for (const auto& shape : shapes()) out.push_back(shape.size() >= 2 ? shape[shape.size() - 2] : 1);
+    return out;
   }
 
  private:
@@ -35,12 +40,12 @@ class LinearRows {
     if (inputs.empty() || !inputs[0].isTensor()) return nullptr;
     const at::Tensor& x = inputs[0].toTensor();
     std::lock_guard<std::mutex> lock(active_->mutex_);
-    active_->rows_.push_back(x.dim() >= 2 ? x.size(-2) : 1);
+    active_->shapes_.push_back(x.sizes().vec());
     return nullptr;
   }
   static inline LinearRows* active_ = nullptr;
   mutable std::mutex mutex_;
-  std::vector<std::int64_t> rows_;
+  std::vector<std::vector<std::int64_t>> shapes_;
   at::CallbackHandle handle_ = 0;
 };
 
